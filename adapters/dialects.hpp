@@ -1,0 +1,39 @@
+#pragma once
+// The CI dialects of `jobwarden run --ci ...`: how each CI wants its log
+// sections, annotations and exit codes (PRODUCT.md §5, ci-integration.md).
+// Pure functions of their inputs.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "executor/core/ci_dialect.hpp"
+
+namespace jobwarden::adapters {
+
+enum class CiKind { generic, gitlab, jenkins, github, buildkite };
+
+std::optional<CiKind> parse_ci_kind(std::string_view text);  // also "auto" -> nullopt handled by caller
+std::string_view to_string(CiKind kind);
+
+// `--ci auto`: the most specific marker first, since several CIs (and users)
+// set the generic CI=true.
+using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
+CiKind detect_ci(const EnvLookup& env);
+
+std::unique_ptr<core::CiDialect> make_dialect(CiKind kind);
+
+// Exit codes shared by every dialect of `jobwarden run` (PRODUCT.md §5).
+inline constexpr int k_exit_unstable = 79;
+inline constexpr int k_exit_system_failure = 75;  // EX_TEMPFAIL: retry me elsewhere
+inline constexpr int k_exit_usage = 64;           // EX_USAGE
+inline constexpr int k_exit_internal = 70;        // EX_SOFTWARE
+inline constexpr int k_exit_config = 78;          // EX_CONFIG
+
+// The generic column: pass 0; fail the step's own code (never 0); unstable
+// 79; system_failure 75.
+int generic_exit_code(policy::Action action, int step_exit_code);
+
+}  // namespace jobwarden::adapters

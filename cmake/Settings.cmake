@@ -1,0 +1,20 @@
+# Compiler settings shared by every target of ours, as INTERFACE targets so
+# that flags stay target-scoped (nothing is added to CMAKE_CXX_FLAGS).
+
+add_library(jobwarden_warnings INTERFACE)
+target_compile_options(jobwarden_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
+  -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
+  -Wimplicit-fallthrough
+  $<$<BOOL:${JOBWARDEN_WERROR}>:-Werror>)
+
+add_library(jobwarden_settings INTERFACE)
+target_include_directories(jobwarden_settings INTERFACE ${PROJECT_SOURCE_DIR})
+target_compile_definitions(jobwarden_settings INTERFACE
+  JOBWARDEN_VERSION="${PROJECT_VERSION}")
+if(JOBWARDEN_SANITIZE)
+  target_compile_options(jobwarden_settings INTERFACE
+    -fsanitize=${JOBWARDEN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(jobwarden_settings INTERFACE -fsanitize=${JOBWARDEN_SANITIZE})
+endif()
+target_link_libraries(jobwarden_settings INTERFACE jobwarden_warnings)

@@ -1,0 +1,9 @@
+#pragma once
+// The command line (PRODUCT.md §3). Returns the process exit code; never
+// throws (the caller still keeps a last catch-all, see main.cpp).
+
+namespace jobwarden::cli {
+
+int main_entry(int argc, char** argv);
+
+}  // namespace jobwarden::cli

@@ -1,0 +1,28 @@
+#pragma once
+// `jobwarden run [OPTIONS] -- CMD [ARG...]`: supervise one step.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/dialects.hpp"
+#include "policy/duration.hpp"
+
+namespace jobwarden::cli {
+
+struct RunOptions {
+  std::vector<std::string> command;
+  std::string step = "default";
+  adapters::CiKind ci = adapters::CiKind::generic;
+  std::optional<policy::Duration> timeout;  // command line / env over the policy
+  std::optional<policy::Duration> grace;
+  bool quiet = false;
+  // Kill-switches, from the environment (JOBWARDEN_TREE_KILL=0, ...).
+  bool tree_kill = true;
+  bool starvation = true;
+  bool retry = true;
+};
+
+int run_command(const RunOptions& options);
+
+}  // namespace jobwarden::cli

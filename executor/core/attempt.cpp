@@ -1,0 +1,215 @@
+#include "executor/core/attempt.hpp"
+
+#include <algorithm>
+
+#include "executor/core/job_log.hpp"
+#include "executor/core/log_lines.hpp"
+#include "policy/duration.hpp"
+#include "policy/signals.hpp"
+
+namespace jobwarden::core {
+
+namespace {
+constexpr int k_exit_timeout = 124;  // GNU timeout's code, which CI users already know
+constexpr int k_sigkill = 9;         // Linux numbering (see policy/signals.hpp)
+
+int step_exit_code(const AttemptRecord& r) {
+  switch (r.outcome) {
+    case policy::Outcome::success: return 0;
+    case policy::Outcome::error: return r.start.exit_code;
+    case policy::Outcome::timeout: return k_exit_timeout;
+    case policy::Outcome::cancelled: return 128 + r.cancel_signal;
+    case policy::Outcome::oom: return 128 + k_sigkill;
+    case policy::Outcome::signal: return 128 + r.ending.term_signal.value_or(0);
+    case policy::Outcome::red: return r.ending.exit_code.value_or(1);
+  }
+  return 1;
+}
+
+std::string signal_label(TreeSignal sig) { return sig == TreeSignal::kill ? "SIGKILL" : "SIGTERM"; }
+}  // namespace
+
+struct AttemptSupervisor::State {
+  const AttemptSettings& settings;
+  AttemptRecord& rec;
+  MonoTime t0{};
+  MonoTime deadline{};
+  MonoTime grace_end{};
+  MonoTime give_up{};
+  MonoTime run_end{};
+  bool run_ended = false;
+  bool main_done = false;
+  Phase phase = Phase::running;
+
+  std::optional<MonoTime> next_wakeup(MonoTime now) const {
+    switch (phase) {
+      case Phase::running: return deadline;
+      case Phase::terminating: return grace_end;
+      case Phase::killing: return std::min(give_up, now + settings.kill_sweep);
+      case Phase::done: break;
+    }
+    return now;
+  }
+  void end_run(MonoTime now) {
+    if (!run_ended) {
+      run_end = now;
+      run_ended = true;
+    }
+  }
+};
+
+AttemptRecord AttemptSupervisor::run(const SpawnRequest& request, const AttemptSettings& settings,
+                                     int number) {
+  AttemptRecord rec;
+  rec.number = number;
+  rec.started_at = m_clock.wall_now();
+  State s{settings, rec};
+  s.t0 = m_clock.now();
+  s.deadline = s.t0 + settings.timeout;
+  rec.start = m_runner.start(request);
+  if (!rec.start.started) {
+    rec.ending.start_failed = true;
+    m_log.warn("could not start the step: " + rec.start.error);
+    s.phase = Phase::done;
+  }
+  while (s.phase != Phase::done) {
+    const RunnerEvent ev = m_runner.wait(s.next_wakeup(m_clock.now()));
+    switch (ev.kind) {
+      case RunnerEvent::Kind::main_exited: on_main_exited(s, ev); break;
+      case RunnerEvent::Kind::cancel_requested: on_cancel(s, ev.cancel_signal); break;
+      case RunnerEvent::Kind::deadline: on_timer(s); break;
+      case RunnerEvent::Kind::child_reaped: break;
+    }
+    if (s.phase != Phase::running && s.phase != Phase::done && m_runner.tree_empty()) {
+      s.phase = Phase::done;
+    }
+  }
+  finish(s);
+  return rec;
+}
+
+void AttemptSupervisor::on_main_exited(State& s, const RunnerEvent& ev) {
+  s.main_done = true;
+  s.rec.ending.exit_code = ev.exit_code;
+  s.rec.ending.term_signal = ev.term_signal;
+  if (s.phase != Phase::running) return;
+  s.end_run(m_clock.now());
+  if (!s.settings.tree_kill || m_runner.tree_empty()) {
+    s.phase = Phase::done;
+    return;
+  }
+  begin_termination(s, "main process ended; cleaning up what it left behind");
+}
+
+void AttemptSupervisor::on_cancel(State& s, int sig) {
+  const std::string name = policy::signal_name(sig);
+  if (s.rec.cancel_signal == 0) s.rec.cancel_signal = sig;
+  if (s.phase == Phase::running) {
+    s.rec.ending.cancel_requested = true;
+    s.end_run(m_clock.now());
+    begin_termination(s, "received " + name + ": cancelling the step");
+  } else if (s.phase == Phase::terminating) {
+    kill_sweep(s, "received " + name + " again: not waiting for the grace period");
+  }
+}
+
+void AttemptSupervisor::on_timer(State& s) {
+  const MonoTime now = m_clock.now();
+  if (s.phase == Phase::running && now >= s.deadline) {
+    s.rec.ending.deadline_expired = true;
+    s.end_run(now);
+    begin_termination(s, "timeout " + policy::format_duration(s.settings.timeout) + " reached");
+  } else if (s.phase == Phase::terminating && now >= s.grace_end) {
+    kill_sweep(s, "grace " + policy::format_duration(s.settings.grace) + " over");
+  } else if (s.phase == Phase::killing) {
+    if (now >= s.give_up) {
+      s.rec.survivors = m_runner.list_tree();
+      m_log.warn("gave up after " + policy::format_duration(s.settings.kill_wait) +
+                 ": SIGKILL did not end " + describe_processes(s.rec.survivors) +
+                 " (uninterruptible sleep?)");
+      s.phase = Phase::done;
+    } else {
+      kill_sweep(s, "");
+    }
+  }
+}
+
+void AttemptSupervisor::begin_termination(State& s, const std::string& reason) {
+  const MonoTime now = m_clock.now();
+  s.phase = Phase::terminating;
+  s.grace_end = now + s.settings.grace;
+  record_signal(s, TreeSignal::terminate, reason, m_runner.signal_tree(TreeSignal::terminate));
+}
+
+// One SIGKILL sweep. The first one of an attempt is always logged; later
+// sweeps only when they found members the earlier ones had not seen.
+void AttemptSupervisor::kill_sweep(State& s, const std::string& reason) {
+  const bool first = s.phase != Phase::killing;
+  if (first) {
+    s.phase = Phase::killing;
+    s.give_up = m_clock.now() + s.settings.kill_wait;
+  }
+  auto targets = m_runner.signal_tree(TreeSignal::kill);
+  if (first) {
+    record_signal(s, TreeSignal::kill, reason, std::move(targets));
+    return;
+  }
+  std::erase_if(targets, [&](const ProcessInfo& p) {
+    return std::any_of(s.rec.killed.begin(), s.rec.killed.end(),
+                       [&](const ProcessInfo& k) { return k.pid == p.pid; });
+  });
+  if (!targets.empty()) {
+    record_signal(s, TreeSignal::kill, "members that appeared during the kill", std::move(targets));
+  }
+}
+
+void AttemptSupervisor::record_signal(State& s, TreeSignal sig, const std::string& reason,
+                                      std::vector<ProcessInfo> targets) {
+  SignalSent sent;
+  sent.signal = signal_label(sig);
+  sent.reason = reason;
+  sent.at_seconds = seconds_between(s.t0, m_clock.now());
+  for (const auto& p : targets) {
+    const bool known = std::any_of(s.rec.killed.begin(), s.rec.killed.end(),
+                                   [&](const ProcessInfo& k) { return k.pid == p.pid; });
+    if (!known) s.rec.killed.push_back(p);
+  }
+  sent.targets = std::move(targets);
+  m_log.info(signal_line(sent, s.settings.tree_kill));
+  s.rec.signals.push_back(std::move(sent));
+}
+
+void AttemptSupervisor::finish(State& s) {
+  AttemptRecord& rec = s.rec;
+  const MonoTime now = m_clock.now();
+  s.end_run(now);
+  rec.run_seconds = seconds_between(s.t0, s.run_end);
+  rec.total_seconds = seconds_between(s.t0, now);
+  if (!s.settings.tree_kill && rec.start.started) {
+    rec.survivors = m_runner.list_tree();
+    if (!rec.survivors.empty()) {
+      m_log.warn("tree kill is off (JOBWARDEN_TREE_KILL=0): leaving " +
+                 describe_processes(rec.survivors) + " running");
+    }
+  }
+  rec.usage = m_runner.finish_attempt();
+  rec.outcome = policy::classify(rec.ending);
+  rec.step_exit_code = step_exit_code(rec);
+  const int step_pgid = rec.start.pid;  // the step leads its own session and group
+  for (const auto& p : rec.killed) {
+    if (p.pgid != step_pgid) rec.escapees.push_back(p);
+  }
+  if (s.settings.starvation_enabled) {
+    policy::CpuEvidence ev;
+    ev.wall_seconds = rec.run_seconds;
+    ev.cpu_seconds = rec.usage.cpu_seconds;
+    ev.cpu_wait_seconds = rec.usage.cpu_wait_seconds;
+    ev.usable_cpus = rec.usage.usable_cpus;
+    rec.starvation = policy::assess_starvation(ev, s.settings.starvation);
+  } else {
+    rec.starvation.explanation = "starvation detection is off (JOBWARDEN_STARVATION=0)";
+  }
+  rec.ended_at = m_clock.wall_now();
+}
+
+}  // namespace jobwarden::core

@@ -1,0 +1,44 @@
+#pragma once
+// jobwarden's own lines in the job log. Every line starts with "jobwarden: "
+// and goes to the log sink (stderr) in a single write, so it never splits a
+// line of the step's own output that is relayed to the same stream. Section
+// markers and annotations go to the marker sink (stdout), where CI systems
+// look for them.
+
+#include <string>
+#include <string_view>
+
+#include "executor/core/clock.hpp"
+
+namespace jobwarden::core {
+
+class CiDialect;
+
+class LineSink {
+ public:
+  virtual ~LineSink() = default;
+  virtual void write(std::string_view text) = 0;  // complete lines, written at once
+};
+
+class JobLog {
+ public:
+  JobLog(LineSink& log, LineSink& markers, const CiDialect& dialect, bool quiet)
+      : m_log(log), m_markers(markers), m_dialect(dialect), m_quiet(quiet) {}
+
+  void info(std::string_view line);     // suppressed by --quiet
+  void warn(std::string_view line);     // always shown
+  void verdict(std::string_view line);  // always shown
+  void raw_marker(const std::string& text);  // dialect-specific text for stdout
+  const CiDialect& dialect() const { return m_dialect; }
+  bool quiet() const { return m_quiet; }
+
+ private:
+  void emit(std::string_view prefix, std::string_view line);
+
+  LineSink& m_log;
+  LineSink& m_markers;
+  const CiDialect& m_dialect;
+  bool m_quiet;
+};
+
+}  // namespace jobwarden::core

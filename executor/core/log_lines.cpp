@@ -1,0 +1,123 @@
+#include "executor/core/log_lines.hpp"
+
+#include <cstdio>
+
+#include "policy/duration.hpp"
+#include "policy/signals.hpp"
+
+namespace jobwarden::core {
+namespace {
+
+std::string truncate(std::string s, std::size_t max_chars) {
+  if (s.size() > max_chars) {
+    s.resize(max_chars);
+    s += "...";
+  }
+  return s;
+}
+
+std::string describe_one(const ProcessInfo& p) {
+  std::string out = std::to_string(p.pid) + " `" + truncate(p.command, 80) + "`";
+  if (p.state == 'T' || p.state == 't') out += " (stopped)";
+  if (p.state == 'D') out += " (uninterruptible)";
+  if (p.pgid != 0 && p.sid != 0 && p.pid == p.sid && p.ppid != 0) out += " (own session)";
+  return out;
+}
+
+std::string plural(std::size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+}  // namespace
+
+std::string format_kib(long kib) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(kib) / 1024.0);
+  return buf;
+}
+
+std::string format_percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100.0);
+  return buf;
+}
+
+std::string describe_processes(const std::vector<ProcessInfo>& procs, std::size_t max_named) {
+  std::string out = plural(procs.size(), "process", "processes");
+  for (std::size_t i = 0; i < procs.size() && i < max_named; ++i) {
+    out += (i == 0 ? ": " : ", ") + describe_one(procs[i]);
+  }
+  if (procs.size() > max_named) out += ", and " + std::to_string(procs.size() - max_named) + " more";
+  return out;
+}
+
+std::string render_command(const std::vector<std::string>& argv, std::size_t max_chars) {
+  std::string out;
+  for (const auto& arg : argv) {
+    if (!out.empty()) out += ' ';
+    const bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"$`\\*?;&|<>()") == std::string::npos;
+    if (plain) {
+      out += arg;
+    } else {
+      out += '\'';
+      for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      out += '\'';
+    }
+  }
+  return truncate(out, max_chars);
+}
+
+std::string signal_line(const SignalSent& sent, bool tree_kill) {
+  std::string line = sent.reason.empty() ? std::string() : sent.reason + ": ";
+  if (sent.targets.empty()) return line + sent.signal + ": nothing left to signal";
+  line += sent.signal + " to ";
+  if (!tree_kill) line += "the step's main process only (tree kill off): ";
+  return line + describe_processes(sent.targets);
+}
+
+std::string attempt_header(const std::string& step, int number, int max_attempts,
+                           const AttemptSettings& s, const std::vector<std::string>& argv) {
+  return "step '" + step + "' attempt " + std::to_string(number) + "/" +
+         std::to_string(max_attempts) + ": timeout " + policy::format_duration(s.timeout) +
+         ", grace " + policy::format_duration(s.grace) + ", tree kill " +
+         (s.tree_kill ? "on" : "OFF") + ": " + render_command(argv);
+}
+
+std::string status_phrase(const AttemptRecord& rec) {
+  if (rec.ending.start_failed) return "not started (" + rec.start.error + ")";
+  std::string out;
+  if (rec.ending.exit_code) {
+    out = "exited " + std::to_string(*rec.ending.exit_code);
+  } else if (rec.ending.term_signal) {
+    const bool ours = !rec.signals.empty();
+    out = "killed by " + policy::signal_name(*rec.ending.term_signal) +
+          (ours ? " (sent by jobwarden)" : " (not sent by jobwarden)");
+  }
+  return out;
+}
+
+std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
+  const AttemptUsage& u = r.usage;
+  std::string line = "attempt " + std::to_string(r.number) + "/" + std::to_string(max_attempts) +
+                     ": " + std::string(policy::to_string(r.outcome)) + " (" + status_phrase(r) +
+                     ", code " + std::to_string(r.step_exit_code) + ") after " +
+                     policy::format_seconds(r.run_seconds);
+  if (r.ending.start_failed) return line;
+  line += "; cpu " + policy::format_seconds(u.cpu_seconds);
+  if (r.starvation.cpu_share) line += " (" + format_percent(*r.starvation.cpu_share) + " of usable CPUs)";
+  line += ", peak rss " + format_kib(u.peak_rss_kib);
+  if (u.cpu_wait_seconds) {
+    line += ", cpu wait " + policy::format_seconds(*u.cpu_wait_seconds);
+  } else {
+    line += ", cpu wait unknown (" + u.cpu_wait_source + ")";
+  }
+  if (u.host_cpu_pressure) line += ", host cpu pressure " + format_percent(*u.host_cpu_pressure);
+  line += ", " + plural(u.processes_reaped, "process", "processes") + " reaped";
+  if (!r.killed.empty()) line += ", " + std::to_string(r.killed.size()) + " killed";
+  if (!r.escapees.empty()) line += "; escaped the process group: " + describe_processes(r.escapees);
+  if (!r.survivors.empty()) line += "; STILL ALIVE: " + describe_processes(r.survivors);
+  if (r.outcome == policy::Outcome::timeout) line += "; " + r.starvation.explanation;
+  return line;
+}
+
+}  // namespace jobwarden::core

@@ -1,0 +1,35 @@
+#pragma once
+// The text of jobwarden's job-log lines (PRODUCT.md §6), as pure functions
+// so that their wording is unit-tested and shared by every dialect.
+
+#include <string>
+#include <vector>
+
+#include "executor/core/attempt.hpp"
+
+namespace jobwarden::core {
+
+// "3 processes: 1234 `bash -c x`, 1240 `sleep 100` (stopped), ..." — at most
+// `max_named` are named; the rest are counted.
+std::string describe_processes(const std::vector<ProcessInfo>& procs, std::size_t max_named = 25);
+
+// "timeout 2s reached: SIGTERM to 3 processes: ..."
+std::string signal_line(const SignalSent& sent, bool tree_kill);
+
+// "step 'build' attempt 1/3: timeout 30m, grace 10s, tree kill on: make -j2"
+std::string attempt_header(const std::string& step, int number, int max_attempts,
+                           const AttemptSettings& settings, const std::vector<std::string>& argv);
+
+// "exited 3" / "killed by SIGKILL (sent by jobwarden)" / "not started: ..."
+std::string status_phrase(const AttemptRecord& rec);
+
+// The one summary line of an attempt: outcome and all the evidence.
+std::string attempt_summary(const AttemptRecord& rec, int max_attempts);
+
+// Shell-like rendering of argv, truncated to `max_chars`.
+std::string render_command(const std::vector<std::string>& argv, std::size_t max_chars = 120);
+
+std::string format_kib(long kib);
+std::string format_percent(double fraction);
+
+}  // namespace jobwarden::core

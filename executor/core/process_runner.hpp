@@ -1,0 +1,92 @@
+#pragma once
+// The seam between the supervisor (core, pure decisions) and the operating
+// system (platform/linux_process_runner). The supervisor owns *when* things
+// happen; the runner owns *how*: spawning, watching, signalling, reaping and
+// measuring one attempt's process tree.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "executor/core/clock.hpp"
+
+namespace jobwarden::core {
+
+// The two signals of a tree kill; the platform maps them to SIGTERM (followed
+// by SIGCONT, so stopped members can act on it) and SIGKILL.
+enum class TreeSignal { terminate, kill };
+
+struct SpawnRequest {
+  std::vector<std::string> argv;   // argv[0] is searched on PATH when it has no '/'
+  bool tree_kill = true;           // false: only the direct child is ever signalled
+};
+
+struct StartResult {
+  bool started = false;
+  int pid = 0;
+  int exit_code = 0;         // when !started: 127 (not found) or 126 (not executable)
+  std::string error;         // when !started: one line, e.g. "foo: not found on PATH"
+};
+
+// One member of the tree, as seen when it was signalled or left behind.
+struct ProcessInfo {
+  int pid = 0;
+  int ppid = 0;
+  int pgid = 0;
+  int sid = 0;
+  char state = '?';          // /proc state letter: R S D T Z ...
+  std::string command;       // command line, or [comm] when it has none
+};
+
+struct RunnerEvent {
+  enum class Kind {
+    deadline,         // `until` passed with nothing else to report
+    main_exited,      // the direct child has been reaped
+    cancel_requested, // jobwarden received SIGTERM/SIGINT/SIGHUP
+    child_reaped,     // some other member of the tree was reaped
+  };
+  Kind kind = Kind::deadline;
+  std::optional<int> exit_code;    // main_exited: WIFEXITED
+  std::optional<int> term_signal;  // main_exited: WIFSIGNALED
+  int cancel_signal = 0;           // cancel_requested
+};
+
+// What the runner measured over the attempt.
+struct AttemptUsage {
+  double cpu_seconds = 0.0;                 // user+sys of every reaped member
+  long peak_rss_kib = 0;                    // largest ru_maxrss of any reaped member
+  int processes_reaped = 0;
+  std::optional<double> cpu_wait_seconds;   // sum of the tasks' schedstat run_delay
+  std::string cpu_wait_source;              // how cpu wait was measured, or why not
+  std::optional<double> usable_cpus;
+  std::optional<double> host_cpu_pressure;  // PSI cpu "some" over the attempt, fraction of wall
+  std::string output_tail;                  // the last bytes of stdout+stderr, interleaved
+  unsigned long long output_bytes = 0;
+};
+
+class ProcessRunner {
+ public:
+  virtual ~ProcessRunner() = default;
+
+  // Starts the step in a new session. Measurement of the attempt starts here.
+  virtual StartResult start(const SpawnRequest& request) = 0;
+
+  // Relays output and waits until something happens or `until` passes
+  // (never, when empty). Works without a child too (backoff sleeps).
+  virtual RunnerEvent wait(std::optional<MonoTime> until) = 0;
+
+  // Sends `sig` to every live member of the tree (only the direct child when
+  // tree_kill is off) and returns who was signalled.
+  virtual std::vector<ProcessInfo> signal_tree(TreeSignal sig) = 0;
+
+  // The members still alive (tree kill off: those left behind by the child).
+  virtual std::vector<ProcessInfo> list_tree() = 0;
+
+  // True when every member has exited and been reaped.
+  virtual bool tree_empty() = 0;
+
+  // Ends the attempt: drains output still buffered and returns the measurements.
+  virtual AttemptUsage finish_attempt() = 0;
+};
+
+}  // namespace jobwarden::core

@@ -1,0 +1,138 @@
+#include "executor/core/step_runner.hpp"
+
+#include "executor/core/ci_dialect.hpp"
+#include "executor/core/job_log.hpp"
+#include "executor/core/log_lines.hpp"
+#include "policy/duration.hpp"
+#include "policy/signals.hpp"
+
+namespace jobwarden::core {
+namespace {
+
+policy::AttemptFacts facts_of(const AttemptRecord& r) {
+  policy::AttemptFacts f;
+  f.outcome = r.outcome;
+  f.exit_code = r.ending.exit_code;
+  f.signal = r.ending.term_signal;
+  f.starved = r.starvation.starved;
+  f.duration = std::chrono::duration_cast<policy::Duration>(
+      std::chrono::duration<double>(r.run_seconds));
+  return f;
+}
+
+Millis retry_time_spent(const StepResult& result) {
+  Millis spent{0};
+  for (const auto& b : result.backoffs) spent += b;
+  for (std::size_t i = 1; i < result.attempts.size(); ++i) {
+    spent += std::chrono::duration_cast<Millis>(
+        std::chrono::duration<double>(result.attempts[i].total_seconds));
+  }
+  return spent;
+}
+
+std::string decision_line(const policy::Decision& d) {
+  if (d.retry) return "decision: retry after " + policy::format_duration(d.backoff) + " (" + d.reason + ")";
+  return "decision: " + std::string(policy::to_string(d.action)) + " (" + d.reason + ")";
+}
+
+}  // namespace
+
+std::string section_id(const std::string& step, int attempt) {
+  std::string id = "jobwarden_";
+  for (char c : step) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    id += ok ? c : '_';
+  }
+  return id + "_a" + std::to_string(attempt);
+}
+
+StepResult StepRunner::run(const StepRequest& request, const policy::Policy& policy) {
+  StepResult result;
+  AttemptSupervisor supervisor(m_runner, m_clock, m_log);
+  const int max_attempts = request.retries_enabled ? policy.max_attempts() : 1;
+  std::vector<policy::AttemptFacts> history;
+  for (int number = 1;; ++number) {
+    const std::string id = section_id(request.step, number);
+    const std::string header =
+        attempt_header(request.step, number, max_attempts, request.settings, request.spawn.argv);
+    const std::string start = m_log.dialect().section_start(id, "jobwarden: " + header, m_clock.wall_now());
+    if (start.empty()) m_log.info(header);
+    m_log.raw_marker(start);
+
+    result.attempts.push_back(supervisor.run(request.spawn, request.settings, number));
+    const AttemptRecord& rec = result.attempts.back();
+    m_log.raw_marker(m_log.dialect().section_end(id, m_clock.wall_now()));
+    m_log.info(attempt_summary(rec, max_attempts));
+
+    history.push_back(facts_of(rec));
+    policy::DecisionContext ctx;
+    ctx.step = request.step;
+    ctx.retries_enabled = request.retries_enabled;
+    ctx.retry_time_spent = retry_time_spent(result);
+    ctx.jitter_sample = m_jitter ? m_jitter() : 0.0;
+    policy::Decision decision = policy::decide(policy, ctx, history);
+    history.back().matched_rule = decision.rule;
+    if (decision.retry && rec.cancel_signal != 0) {
+      decision.retry = false;
+      decision.action = policy::Action::fail;
+      decision.reason = "cancelled while cleaning up: no further attempt";
+    }
+    m_log.info(decision_line(decision));
+    result.decisions.push_back(decision);
+    if (rec.cancel_signal != 0) result.cancel_signal = rec.cancel_signal;
+    if (!decision.retry) {
+      result.backoffs.push_back(Millis{0});
+      break;
+    }
+    if (!sleep_backoff(result, decision.backoff)) break;
+  }
+  settle(result, request, policy);
+  return result;
+}
+
+// Returns false when the CI cancelled us during the sleep.
+bool StepRunner::sleep_backoff(StepResult& result, Millis backoff) {
+  const MonoTime from = m_clock.now();
+  const MonoTime until = from + backoff;
+  for (;;) {
+    const RunnerEvent ev = m_runner.wait(until);
+    if (ev.kind == RunnerEvent::Kind::cancel_requested) {
+      result.backoffs.push_back(std::chrono::duration_cast<Millis>(m_clock.now() - from));
+      result.cancel_signal = ev.cancel_signal;
+      m_log.warn("received " + policy::signal_name(ev.cancel_signal) +
+                 " during the backoff: no further attempt");
+      return false;
+    }
+    if (m_clock.now() >= until) break;
+  }
+  result.backoffs.push_back(backoff);
+  return true;
+}
+
+void StepRunner::settle(StepResult& result, const StepRequest& request, const policy::Policy& policy) {
+  const AttemptRecord& last = result.attempts.back();
+  const policy::Decision& decision = result.decisions.back();
+  result.step_exit_code = last.step_exit_code;
+  result.action = decision.action;
+  result.reason = decision.reason;
+  if (decision.retry) {  // the backoff was cut short by a cancel
+    const auto& fallback = policy.settings_for(request.step).fallback;
+    auto it = fallback.find(policy::Outcome::cancelled);
+    result.action = it == fallback.end() ? policy::Action::fail : it->second;
+    result.reason = "cancelled during the backoff before attempt " +
+                    std::to_string(result.attempts.size() + 1);
+    result.step_exit_code = 128 + result.cancel_signal;
+  }
+  result.exit_code = m_log.dialect().exit_code(result.action, result.step_exit_code);
+  const std::string attempts = std::to_string(result.attempts.size()) +
+                               (result.attempts.size() == 1 ? " attempt" : " attempts");
+  const std::string text = "step '" + request.step + "': " +
+                           std::string(policy::to_string(last.outcome)) + " after " + attempts +
+                           " (" + result.reason + ")";
+  m_log.raw_marker(m_log.dialect().annotation(result.action, "jobwarden: " + text));
+  m_log.verdict("verdict: " + std::string(policy::to_string(result.action)) + ": " + text +
+                "; exit code " + std::to_string(result.exit_code));
+}
+
+}  // namespace jobwarden::core

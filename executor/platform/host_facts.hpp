@@ -1,0 +1,16 @@
+#pragma once
+// Facts about the host that frame an attempt: how many CPUs a step may use
+// and the host-wide CPU pressure (PSI), which is context, never decisive.
+
+#include <optional>
+
+namespace jobwarden::platform {
+
+// CPUs this process (and so the step it spawns) may run on: the affinity
+// mask, lowered by a cgroup v2 cpu.max quota when one applies.
+std::optional<double> usable_cpus();
+
+// /proc/pressure/cpu "some" total in microseconds; empty without PSI.
+std::optional<unsigned long long> cpu_pressure_some_us();
+
+}  // namespace jobwarden::platform

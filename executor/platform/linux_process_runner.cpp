@@ -1,0 +1,250 @@
+#include "executor/platform/linux_process_runner.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "executor/platform/host_facts.hpp"
+#include "executor/platform/proc_tree.hpp"
+#include "executor/platform/spawn.hpp"
+
+namespace jobwarden::platform {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double timeval_seconds(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
+
+timespec to_timespec(core::MonoTime::duration d) {
+  if (d < core::MonoTime::duration::zero()) d = core::MonoTime::duration::zero();
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+}  // namespace
+
+LinuxProcessRunner::LinuxProcessRunner(const RunnerOptions& options)
+    : m_options(options), m_relay(options.stdout_fd, options.stderr_fd, options.tail_bytes) {}
+
+core::Result<std::unique_ptr<LinuxProcessRunner>, core::SysError> LinuxProcessRunner::create(
+    const RunnerOptions& options) {
+  std::unique_ptr<LinuxProcessRunner> runner(new LinuxProcessRunner(options));
+  if (!runner->m_signals.ok()) return core::unexpected(core::SysError{"signalfd", errno});
+  if (options.subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    return core::unexpected(core::SysError{"prctl(PR_SET_CHILD_SUBREAPER)", errno});
+  }
+  return runner;
+}
+
+LinuxProcessRunner::~LinuxProcessRunner() {
+  if (m_main_pid != 0) (void)kill_everything(core::Millis(5000));
+}
+
+core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
+  core::StartResult result;
+  m_tree_kill = request.tree_kill;
+  m_events.clear();
+  m_cpu_wait.reset();
+  m_cpu_seconds = 0.0;
+  m_peak_rss_kib = 0;
+  m_reaped = 0;
+  m_started = Clock::now();
+  m_next_sample = m_started + m_options.sample_interval;
+  m_psi_start = cpu_pressure_some_us();
+  m_usable_cpus = usable_cpus();
+
+  int child_out = -1, child_err = -1;
+  if (!m_relay.open_pipes(child_out, child_err, result.error)) {
+    result.exit_code = 125;
+    return result;
+  }
+  SpawnOptions spawn{request.argv, child_out, child_err, true};
+  const SpawnOutcome outcome = spawn_step(spawn);
+  ::close(child_out);  // the child holds its own copies now
+  ::close(child_err);
+  if (!outcome.started) {
+    if (outcome.pid > 0) {
+      int status = 0;
+      while (::waitpid(outcome.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    result.exit_code = outcome.exit_code;
+    result.error = outcome.error;
+    return result;
+  }
+  m_main_pid = outcome.pid;
+  m_main_reaped = false;
+  result.started = true;
+  result.pid = outcome.pid;
+  return result;
+}
+
+// Reaps every zombie child. Each one's schedstat is read first (a zombie's
+// is still there; after wait4 it is gone) and its rusage is added up.
+void LinuxProcessRunner::reap_all() {
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0) {
+      if (errno == EINTR) continue;
+      return;  // ECHILD: no children at all
+    }
+    const pid_t pid = info.si_pid;
+    if (pid == 0) return;  // children, but none has exited
+    m_cpu_wait.observe_process(pid);
+    int status = 0;
+    rusage usage{};
+    pid_t got;
+    do {
+      got = ::wait4(pid, &status, 0, &usage);
+    } while (got < 0 && errno == EINTR);
+    if (got != pid) return;
+    ++m_reaped;
+    m_cpu_seconds += timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime);
+    m_peak_rss_kib = std::max(m_peak_rss_kib, usage.ru_maxrss);
+    core::RunnerEvent ev;
+    if (pid == m_main_pid && !m_main_reaped) {
+      m_main_reaped = true;
+      ev.kind = core::RunnerEvent::Kind::main_exited;
+      if (WIFEXITED(status)) ev.exit_code = WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) ev.term_signal = WTERMSIG(status);
+      m_events.push_back(ev);
+    } else if (m_events.empty() || m_events.back().kind != core::RunnerEvent::Kind::child_reaped) {
+      ev.kind = core::RunnerEvent::Kind::child_reaped;
+      m_events.push_back(ev);
+    }
+  }
+}
+
+void LinuxProcessRunner::handle_signals() {
+  while (const int sig = m_signals.read_one()) {
+    if (sig == SIGCHLD) {
+      reap_all();
+    } else {
+      core::RunnerEvent ev;
+      ev.kind = core::RunnerEvent::Kind::cancel_requested;
+      ev.cancel_signal = sig;
+      m_events.push_back(ev);
+    }
+  }
+}
+
+void LinuxProcessRunner::sample_cpu_wait() {
+  if (m_main_pid == 0) return;
+  for (const ProcStat& p : descendants(::getpid(), 0)) m_cpu_wait.observe_process(p.pid);
+}
+
+core::RunnerEvent LinuxProcessRunner::wait(std::optional<core::MonoTime> until) {
+  for (;;) {
+    if (!m_events.empty()) {
+      core::RunnerEvent ev = m_events.front();
+      m_events.pop_front();
+      return ev;
+    }
+    const core::MonoTime now = Clock::now();
+    if (until && now >= *until) return core::RunnerEvent{};
+    const bool sampling = m_main_pid != 0 && !m_main_reaped;
+    if (sampling && now >= m_next_sample) {
+      sample_cpu_wait();
+      m_next_sample = now + m_options.sample_interval;
+    }
+    std::optional<core::MonoTime> wake = until;
+    if (sampling && (!wake || m_next_sample < *wake)) wake = m_next_sample;
+
+    const auto relay = m_relay.poll_fds();
+    pollfd fds[3] = {{m_signals.fd(), POLLIN, 0}, {relay[0], POLLIN, 0}, {relay[1], POLLIN, 0}};
+    timespec timeout{};
+    if (wake) timeout = to_timespec(*wake - now);
+    const int n = ::ppoll(fds, 3, wake ? &timeout : nullptr, nullptr);
+    if (n < 0) continue;  // EINTR
+    for (std::size_t i = 0; i < 2; ++i) {
+      if (fds[i + 1].revents != 0) (void)m_relay.pump(i);
+    }
+    if (fds[0].revents != 0) handle_signals();
+  }
+}
+
+std::vector<core::ProcessInfo> LinuxProcessRunner::signal_tree(core::TreeSignal which) {
+  std::vector<core::ProcessInfo> targets;
+  if (m_main_pid == 0) return targets;
+  if (m_tree_kill) {
+    targets = tree_of(::getpid(), 0);
+  } else if (!m_main_reaped) {
+    targets = tree_of(::getpid(), 0);
+    std::erase_if(targets, [&](const core::ProcessInfo& p) { return p.pid != m_main_pid; });
+  }
+  std::erase_if(targets, [](const core::ProcessInfo& p) { return p.state == 'Z' || p.state == 'X'; });
+  const int sig = which == core::TreeSignal::kill ? SIGKILL : SIGTERM;
+  for (const auto& p : targets) {
+    m_cpu_wait.observe_process(p.pid);
+    (void)::kill(p.pid, sig);  // ESRCH: it died meanwhile, which is what we want
+    if (sig == SIGTERM) (void)::kill(p.pid, SIGCONT);  // a stopped member must see the TERM
+  }
+  return targets;
+}
+
+std::vector<core::ProcessInfo> LinuxProcessRunner::list_tree() {
+  if (m_main_pid == 0) return {};
+  auto members = tree_of(::getpid(), m_tree_kill ? 0 : m_main_pid);
+  std::erase_if(members, [](const core::ProcessInfo& p) { return p.state == 'Z' || p.state == 'X'; });
+  return members;
+}
+
+bool LinuxProcessRunner::tree_empty() {
+  reap_all();
+  siginfo_t info{};
+  int rc;
+  do {
+    rc = ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT);
+  } while (rc < 0 && errno == EINTR);
+  return rc < 0 && errno == ECHILD;
+}
+
+core::AttemptUsage LinuxProcessRunner::finish_attempt() {
+  reap_all();
+  m_relay.drain_and_close();
+  core::AttemptUsage u;
+  u.cpu_seconds = m_cpu_seconds;
+  u.peak_rss_kib = m_peak_rss_kib;
+  u.processes_reaped = m_reaped;
+  if (m_cpu_wait.available()) {
+    u.cpu_wait_seconds = m_cpu_wait.total_seconds();
+    u.cpu_wait_source = "schedstat run_delay";
+  } else {
+    u.cpu_wait_source = "no /proc/PID/task/TID/schedstat (kernel without CONFIG_SCHED_INFO?)";
+  }
+  u.usable_cpus = m_usable_cpus;
+  const double wall = std::chrono::duration<double>(Clock::now() - m_started).count();
+  const auto psi_end = cpu_pressure_some_us();
+  if (m_psi_start && psi_end && wall > 0) {
+    u.host_cpu_pressure = static_cast<double>(*psi_end - *m_psi_start) / 1e6 / wall;
+  }
+  u.output_tail = m_relay.take_tail();
+  u.output_bytes = m_relay.bytes();
+  std::erase_if(m_events, [](const core::RunnerEvent& e) {
+    return e.kind != core::RunnerEvent::Kind::cancel_requested;
+  });
+  m_main_pid = 0;
+  m_main_reaped = true;
+  return u;
+}
+
+bool LinuxProcessRunner::kill_everything(core::Millis budget) {
+  const auto give_up = Clock::now() + budget;
+  for (;;) {
+    for (const ProcStat& p : descendants(::getpid(), 0)) (void)::kill(p.pid, SIGKILL);
+    if (tree_empty()) return true;
+    if (Clock::now() >= give_up) return false;
+    pollfd fd{m_signals.fd(), POLLIN, 0};
+    (void)::poll(&fd, 1, 20);  // woken by SIGCHLD; the timeout catches members found next sweep
+    while (m_signals.read_one() != 0) {
+    }
+  }
+}
+
+}  // namespace jobwarden::platform

@@ -1,0 +1,39 @@
+#pragma once
+// The process tree, read from /proc. Because jobwarden is a child subreaper,
+// every descendant of the step, setsid'd and double-forked ones included,
+// stays a descendant of jobwarden until it is reaped: the tree is exactly the
+// set of processes whose parent chain leads to us.
+
+#include <string>
+#include <vector>
+
+#include "executor/core/process_runner.hpp"
+
+namespace jobwarden::platform {
+
+struct ProcStat {
+  int pid = 0;
+  int ppid = 0;
+  int pgid = 0;
+  int sid = 0;
+  char state = '?';
+  std::string comm;
+};
+
+// Parses the content of /proc/PID/stat (comm may hold spaces and ')').
+bool parse_proc_stat(const std::string& text, ProcStat& out);
+
+// Every process on the system, from one pass over /proc.
+std::vector<ProcStat> scan_processes();
+
+// The descendants of `root` (not root itself), plus every process of session
+// `also_session` (0: none), from one /proc pass, parents before children.
+std::vector<ProcStat> descendants(int root, int also_session);
+
+// The same, with command lines, for logs and reports.
+std::vector<core::ProcessInfo> tree_of(int root, int also_session);
+
+// "cmd arg arg" from /proc/PID/cmdline, or "[comm]" for kernel-ish/zombies.
+std::string command_line(int pid, const std::string& comm);
+
+}  // namespace jobwarden::platform

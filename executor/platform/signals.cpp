@@ -1,0 +1,49 @@
+#include "executor/platform/signals.hpp"
+
+#include <cerrno>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+namespace jobwarden::platform {
+
+SignalChannel::SignalChannel() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  sigprocmask(SIG_BLOCK, &set, &m_old_mask);
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGPIPE, &ign, &m_old_pipe);
+  m_fd.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+}
+
+SignalChannel::~SignalChannel() {
+  m_fd.reset();
+  sigaction(SIGPIPE, &m_old_pipe, nullptr);
+  sigprocmask(SIG_SETMASK, &m_old_mask, nullptr);
+}
+
+int SignalChannel::read_one() {
+  signalfd_siginfo info{};
+  for (;;) {
+    const ssize_t n = ::read(m_fd.get(), &info, sizeof info);
+    if (n == static_cast<ssize_t>(sizeof info)) return static_cast<int>(info.ssi_signo);
+    if (n < 0 && errno == EINTR) continue;
+    return 0;  // EAGAIN: nothing pending
+  }
+}
+
+void reset_signals_in_child() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int s = 1; s < NSIG; ++s) {
+    if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, nullptr);  // EINVAL for RT-reserved: fine
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+}  // namespace jobwarden::platform

@@ -1,0 +1,118 @@
+#include "executor/platform/spawn.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "executor/platform/fd.hpp"
+#include "executor/platform/signals.hpp"
+
+extern char** environ;
+
+namespace jobwarden::platform {
+namespace {
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+// Child side; only async-signal-safe calls (we are single-threaded, but the
+// rule keeps this safe if that ever changes). Never returns.
+[[noreturn]] void exec_child(const char* path, char* const* argv, int out, int err, int report,
+                             bool pdeathsig, pid_t parent) {
+  reset_signals_in_child();
+  if (::setsid() < 0) goto fail;
+  if (pdeathsig) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(125);  // parent already gone
+  }
+  {
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull < 0 || ::dup2(devnull, 0) < 0) goto fail;
+    if (::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) goto fail;
+  }
+  ::execve(path, argv, environ);
+fail:
+  const int e = errno;
+  (void)!::write(report, &e, sizeof e);
+  ::_exit(e == ENOENT ? 127 : 126);
+}
+
+}  // namespace
+
+std::string resolve_program(const std::string& name) {
+  if (name.empty()) return "";
+  if (name.find('/') != std::string::npos) return name;
+  const char* env = std::getenv("PATH");
+  const std::string path = env != nullptr && *env != '\0' ? env : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t begin = 0;
+  while (begin <= path.size()) {
+    std::size_t end = path.find(':', begin);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = end == begin ? "." : path.substr(begin, end - begin);
+    const std::string candidate = dir + "/" + name;
+    if (is_executable_file(candidate)) return candidate;
+    begin = end + 1;
+  }
+  return "";
+}
+
+SpawnOutcome spawn_step(const SpawnOptions& o) {
+  SpawnOutcome r;
+  if (o.argv.empty()) {
+    r.exit_code = 127;
+    r.error = "no command given";
+    return r;
+  }
+  const std::string path = resolve_program(o.argv[0]);
+  if (path.empty()) {
+    r.exit_code = 127;
+    r.error = o.argv[0] + ": not found on PATH";
+    return r;
+  }
+  std::vector<char*> argv;
+  for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) < 0) {
+    r.exit_code = 125;
+    r.error = std::string("pipe2: ") + std::strerror(errno);
+    return r;
+  }
+  UniqueFd report_read(report[0]), report_write(report[1]);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    r.exit_code = 125;
+    r.error = std::string("fork: ") + std::strerror(errno);
+    return r;
+  }
+  if (pid == 0) {
+    exec_child(path.c_str(), argv.data(), o.stdout_fd, o.stderr_fd, report_write.get(), o.pdeathsig,
+               parent);
+  }
+  report_write.reset();
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(report_read.get(), &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+    // exec failed; the child has _exit()ed: the caller reaps it like any other.
+    r.pid = pid;
+    r.exit_code = child_errno == ENOENT ? 127 : 126;
+    r.error = path + ": " + std::strerror(child_errno);
+    return r;
+  }
+  r.pid = pid;
+  r.started = true;
+  return r;
+}
+
+}  // namespace jobwarden::platform

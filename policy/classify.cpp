@@ -1,0 +1,62 @@
+#include "policy/classify.hpp"
+
+#include <cstdio>
+
+namespace jobwarden::policy {
+
+Outcome classify(const Ending& e) {
+  // Order matters: our own actions explain a death better than its signal,
+  // and an OOM kill explains a death better than anything else.
+  if (e.start_failed) return Outcome::error;
+  if (e.oom_killed) return Outcome::oom;
+  if (e.cancel_requested) return Outcome::cancelled;
+  if (e.deadline_expired) return Outcome::timeout;
+  // A signal death we caused is always explained by the deadline or cancel above.
+  if (e.term_signal) return Outcome::signal;
+  if (e.exit_code && *e.exit_code == 0) return Outcome::success;
+  return Outcome::red;
+}
+
+namespace {
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100.0);
+  return buf;
+}
+
+}  // namespace
+
+StarvationAssessment assess_starvation(const CpuEvidence& ev, const StarvationThresholds& th) {
+  StarvationAssessment a;
+  if (ev.wall_seconds <= 0.0) {
+    a.explanation = "not measured: no running time";
+    return a;
+  }
+  if (ev.usable_cpus && *ev.usable_cpus > 0.0) {
+    a.cpu_share = ev.cpu_seconds / (ev.wall_seconds * *ev.usable_cpus);
+  }
+  if (ev.cpu_wait_seconds) a.cpu_wait_fraction = *ev.cpu_wait_seconds / ev.wall_seconds;
+  if (!a.cpu_share || !a.cpu_wait_fraction) {
+    a.explanation = !a.cpu_wait_fraction ? "not measured: CPU wait unavailable"
+                                         : "not measured: usable CPUs unknown";
+    return a;
+  }
+  a.measured = true;
+  const bool waited = *a.cpu_wait_fraction >= th.cpu_wait;
+  const bool deprived = *a.cpu_share < th.cpu_share;
+  a.starved = waited && deprived;
+  const std::string facts = "waited " + percent(*a.cpu_wait_fraction) + " of wall (threshold " +
+                            percent(th.cpu_wait) + "), got " + percent(*a.cpu_share) +
+                            " of usable CPUs (threshold " + percent(th.cpu_share) + ")";
+  if (a.starved) {
+    a.explanation = "starved: " + facts;
+  } else if (!waited) {
+    a.explanation = "not starved (hardly waited for a CPU): " + facts;
+  } else {
+    a.explanation = "not starved (kept its CPUs busy): " + facts;
+  }
+  return a;
+}
+
+}  // namespace jobwarden::policy

@@ -1,0 +1,49 @@
+#pragma once
+// Classification: the evidence gathered about one attempt -> an Outcome, and
+// the starvation assessment of PRODUCT.md §4. Pure functions.
+
+#include <optional>
+#include <string>
+
+#include "policy/outcome.hpp"
+
+namespace jobwarden::policy {
+
+// What is known about how the attempt's main process ended.
+struct Ending {
+  bool start_failed = false;         // exec never happened
+  bool deadline_expired = false;     // our timeout fired before the main process ended
+  bool cancel_requested = false;     // the CI asked us to stop before the main process ended
+  bool oom_killed = false;           // the cgroup OOM-kill counter moved during the attempt
+  std::optional<int> exit_code;      // WIFEXITED
+  std::optional<int> term_signal;    // WIFSIGNALED
+  bool signal_sent_by_us = false;    // we had sent term_signal to the tree before it died
+};
+
+Outcome classify(const Ending& ending);
+
+// Inputs of the starvation test. Absent optionals mean "could not measure".
+struct CpuEvidence {
+  double wall_seconds = 0.0;                 // the attempt's running time
+  double cpu_seconds = 0.0;                  // CPU time of the whole tree
+  std::optional<double> cpu_wait_seconds;    // runnable-but-not-running time of the step's tasks
+  std::optional<double> usable_cpus;         // CPUs the step may use (affinity, cpu.max)
+};
+
+struct StarvationThresholds {
+  double cpu_wait = 0.25;   // minimum fraction of wall time spent waiting for a CPU
+  double cpu_share = 0.5;   // maximum fraction of the usable CPUs the step got
+};
+
+struct StarvationAssessment {
+  bool measured = false;                 // both inputs were available
+  bool starved = false;                  // only ever true when measured
+  std::optional<double> cpu_wait_fraction;  // cpu_wait_seconds / wall
+  std::optional<double> cpu_share;          // cpu / (wall * usable cpus)
+  std::string explanation;               // one phrase for the job log
+};
+
+StarvationAssessment assess_starvation(const CpuEvidence& evidence,
+                                       const StarvationThresholds& thresholds);
+
+}  // namespace jobwarden::policy

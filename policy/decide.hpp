@@ -1,0 +1,53 @@
+#pragma once
+// The decision engine: after each attempt, what happens next. Pure.
+//
+// Semantics (PRODUCT.md §4):
+//  * success on the first attempt -> pass; success after a retry -> `flaky`.
+//  * otherwise the first rule whose conditions all hold decides. With
+//    `retry: N` the step is re-run while fewer than N attempts have matched
+//    that rule; then its `then` action applies.
+//  * no rule matched -> the step's fallback for the outcome (fail if absent).
+//  * a cancelled attempt is never retried; neither is one when retries are
+//    switched off, the attempt cap is reached, or the retry-time budget is spent.
+
+#include <string>
+#include <vector>
+
+#include "policy/model.hpp"
+
+namespace jobwarden::policy {
+
+// What the engine needs to know about one finished attempt.
+struct AttemptFacts {
+  Outcome outcome = Outcome::success;
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+  bool starved = false;
+  Duration duration{0};
+  std::string matched_rule;  // filled in from the decision about this attempt
+};
+
+struct DecisionContext {
+  std::string step = "default";
+  bool retries_enabled = true;       // admin/env kill-switch
+  Duration retry_time_spent{0};      // backoff slept + duration of attempts after the first
+  double jitter_sample = 0.0;        // uniform in [-1, 1], injected so tests are deterministic
+};
+
+struct Decision {
+  bool retry = false;
+  Action action = Action::pass;      // final action when !retry
+  std::string rule;                  // rule that decided, empty for fallback/success
+  std::string reason;                // one phrase for the job log
+  Duration backoff{0};               // sleep before the next attempt when retry
+};
+
+Decision decide(const Policy& policy, const DecisionContext& ctx,
+                const std::vector<AttemptFacts>& history);
+
+// initial * factor^(retry_index), capped at max, then scaled by (1 + jitter * sample).
+Duration backoff_for(const Backoff& backoff, int retry_index, double jitter_sample);
+
+bool rule_matches(const Rule& rule, const AttemptFacts& facts, const std::string& step);
+
+}  // namespace jobwarden::policy

@@ -1,0 +1,30 @@
+#pragma once
+// Durations as users write them in policies and on the command line:
+// "500ms", "90s", "15m", "1h30m", "2h", "1.5s". A bare number is rejected
+// (is "30" seconds or minutes?), as are zero, negatives and overflow.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace jobwarden::policy {
+
+using Duration = std::chrono::milliseconds;
+
+struct DurationParse {
+  bool ok = false;
+  Duration value{0};
+  std::string error;  // what was expected, when !ok
+};
+
+// Parses a positive duration. Units: ms, s, m, h; components in decreasing
+// unit order, each at most once; fractions only on the last component.
+DurationParse parse_duration(std::string_view text);
+
+// Renders a duration compactly and exactly: 500ms, 90s -> "1m30s", 1h30m.
+std::string format_duration(Duration d);
+
+// Renders seconds with two decimals for measured values: "2.03s".
+std::string format_seconds(double seconds);
+
+}  // namespace jobwarden::policy

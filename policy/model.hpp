@@ -1,0 +1,73 @@
+#pragma once
+// The policy model: what a repository (or the embedded default) says about
+// timeouts, retries and verdicts. Plain data; see decide.hpp for semantics.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/classify.hpp"
+#include "policy/duration.hpp"
+#include "policy/outcome.hpp"
+
+namespace jobwarden::policy {
+
+struct Backoff {
+  Duration initial{5000};
+  double factor = 2.0;
+  Duration max{60000};
+  double jitter = 0.2;  // +- this fraction, uniformly
+};
+
+// Conditions of a rule, ANDed; an empty list or absent optional matches anything.
+struct Condition {
+  std::vector<Outcome> outcomes;
+  std::vector<int> exit_codes;
+  std::vector<int> signals;
+  std::vector<std::string> steps;
+  std::optional<bool> starved;
+};
+
+struct Rule {
+  std::string name;
+  Condition when;
+  int retry = 0;              // attempts in total while this rule keeps matching (0 or 1: none)
+  Action then = Action::fail; // when the attempts run out
+};
+
+// Settings that apply to one step: the defaults with that step's overrides merged in.
+struct StepSettings {
+  Duration timeout{30 * 60 * 1000};
+  Duration grace{10 * 1000};
+  Backoff backoff;
+  StarvationThresholds starvation;
+  std::map<Outcome, Action> fallback;
+};
+
+// Hard bounds on every policy, whatever its rules say.
+struct RetryLimits {
+  int max_attempts = 5;               // attempts in total for one step
+  Duration max_retry_time{30 * 60 * 1000};  // total backoff plus retried attempts' time
+};
+
+struct Policy {
+  std::string source;  // "embedded default" or a file path
+  StepSettings defaults;
+  std::vector<Rule> rules;
+  Action flaky = Action::pass;
+  std::map<std::string, StepSettings> steps;  // already merged over defaults
+  RetryLimits limits;
+
+  // The settings for `step`: its override if any, else the defaults.
+  const StepSettings& settings_for(const std::string& step) const;
+  // The most attempts this policy can ever make for a step.
+  int max_attempts() const;
+};
+
+// The conservative policy used when the repository has none (PRODUCT.md §4):
+// red fails, a starved timeout retries once then is a system failure, oom is a
+// system failure, everything else fails.
+Policy embedded_default_policy();
+
+}  // namespace jobwarden::policy
