@@ -55,7 +55,10 @@ bool rule_matches(const Rule& rule, const AttemptFacts& f, const std::string& st
   const Condition& c = rule.when;
   return any_of_or_empty(c.outcomes, f.outcome) && any_of_or_empty(c.exit_codes, f.exit_code) &&
          any_of_or_empty(c.signals, f.signal) && any_of_or_empty(c.steps, step) &&
-         (!c.starved || *c.starved == f.starved);
+         (!c.starved || *c.starved == f.starved) &&
+         (!c.min_duration || f.duration >= *c.min_duration) &&
+         (!c.max_duration || f.duration <= *c.max_duration) &&
+         (!c.output || c.output->search(f.output_tail));
 }
 
 Duration backoff_for(const Backoff& b, int retry_index, double jitter_sample) {

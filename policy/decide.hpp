@@ -24,6 +24,7 @@ struct AttemptFacts {
   std::optional<int> signal;
   bool starved = false;
   Duration duration{0};
+  std::string_view output_tail;  // the attempt's bounded output tail (must outlive the call)
   std::string matched_rule;  // filled in from the decision about this attempt
 };
 

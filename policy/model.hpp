@@ -3,6 +3,7 @@
 // timeouts, retries and verdicts. Plain data; see decide.hpp for semantics.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "policy/classify.hpp"
 #include "policy/duration.hpp"
 #include "policy/outcome.hpp"
+#include "policy/pattern.hpp"
 
 namespace jobwarden::policy {
 
@@ -27,6 +29,9 @@ struct Condition {
   std::vector<int> signals;
   std::vector<std::string> steps;
   std::optional<bool> starved;
+  std::shared_ptr<const OutputPattern> output;  // searched in the attempt's output tail
+  std::optional<Duration> min_duration;         // attempt ran at least this long
+  std::optional<Duration> max_duration;         // attempt ran at most this long
 };
 
 struct Rule {
@@ -52,6 +57,7 @@ struct RetryLimits {
 };
 
 struct Policy {
+  int version = 1;
   std::string source;  // "embedded default" or a file path
   StepSettings defaults;
   std::vector<Rule> rules;

@@ -20,7 +20,6 @@ std::string describe_one(const ProcessInfo& p) {
   std::string out = std::to_string(p.pid) + " `" + truncate(p.command, 80) + "`";
   if (p.state == 'T' || p.state == 't') out += " (stopped)";
   if (p.state == 'D') out += " (uninterruptible)";
-  if (p.pgid != 0 && p.sid != 0 && p.pid == p.sid && p.ppid != 0) out += " (own session)";
   return out;
 }
 
@@ -77,8 +76,9 @@ std::string signal_line(const SignalSent& sent, bool tree_kill) {
 
 std::string attempt_header(const std::string& step, int number, int max_attempts,
                            const AttemptSettings& s, const std::vector<std::string>& argv) {
-  return "step '" + step + "' attempt " + std::to_string(number) + "/" +
-         std::to_string(max_attempts) + ": timeout " + policy::format_duration(s.timeout) +
+ return "step '" + step + "' attempt " + std::to_string(number) +
+         (max_attempts > 1 ? " of up to " + std::to_string(max_attempts) : std::string(" of 1")) +
+         ": timeout " + policy::format_duration(s.timeout) +
          ", grace " + policy::format_duration(s.grace) + ", tree kill " +
          (s.tree_kill ? "on" : "OFF") + ": " + render_command(argv);
 }
@@ -98,8 +98,8 @@ std::string status_phrase(const AttemptRecord& rec) {
 
 std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
   const AttemptUsage& u = r.usage;
-  std::string line = "attempt " + std::to_string(r.number) + "/" + std::to_string(max_attempts) +
-                     ": " + std::string(policy::to_string(r.outcome)) + " (" + status_phrase(r) +
+ std::string line = "attempt " + std::to_string(r.number) + " of " +
+                     (max_attempts > 1 ? "up to " : "") + std::to_string(max_attempts) + ": " + std::string(policy::to_string(r.outcome)) + " (" + status_phrase(r) +
                      ", code " + std::to_string(r.step_exit_code) + ") after " +
                      policy::format_seconds(r.run_seconds);
   if (r.ending.start_failed) return line;

@@ -17,6 +17,7 @@ policy::AttemptFacts facts_of(const AttemptRecord& r) {
   f.starved = r.starvation.starved;
   f.duration = std::chrono::duration_cast<policy::Duration>(
       std::chrono::duration<double>(r.run_seconds));
+  f.output_tail = r.usage.output_tail;
   return f;
 }
 

@@ -1,0 +1,31 @@
+#pragma once
+// Output patterns of policy rules: RE2 (linear time, so a repository's
+// pattern can never hang the executor), searched anywhere in the attempt's
+// bounded output tail. RE2 stays behind this interface.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace jobwarden::policy {
+
+class OutputPattern {
+ public:
+  // Compiles `source`; on failure returns nullptr and sets `error` to RE2's reason.
+  static std::shared_ptr<const OutputPattern> compile(const std::string& source, std::string& error);
+  ~OutputPattern();
+  OutputPattern(const OutputPattern&) = delete;
+  OutputPattern& operator=(const OutputPattern&) = delete;
+
+  // True when the pattern matches anywhere in `text` (unanchored search).
+  bool search(std::string_view text) const;
+  const std::string& source() const { return m_source; }
+
+ private:
+  struct Impl;
+  OutputPattern(std::string source, std::unique_ptr<Impl> impl);
+  std::string m_source;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace jobwarden::policy
