@@ -66,7 +66,9 @@ AttemptRecord AttemptSupervisor::run(const SpawnRequest& request, const AttemptS
   State s{settings, rec};
   s.t0 = m_clock.now();
   s.deadline = s.t0 + settings.timeout;
-  rec.start = m_runner.start(request);
+  SpawnRequest spawn = request;
+  spawn.tree_kill = settings.tree_kill;
+  rec.start = m_runner.start(spawn);
   if (!rec.start.started) {
     rec.ending.start_failed = true;
     m_log.warn("could not start the step: " + rec.start.error);
@@ -80,7 +82,9 @@ AttemptRecord AttemptSupervisor::run(const SpawnRequest& request, const AttemptS
       case RunnerEvent::Kind::deadline: on_timer(s); break;
       case RunnerEvent::Kind::child_reaped: break;
     }
-    if (s.phase != Phase::running && s.phase != Phase::done && m_runner.tree_empty()) {
+    // Done once the main process's end has been seen and nothing else is left.
+    if (s.phase != Phase::running && s.phase != Phase::done && s.main_done &&
+        m_runner.tree_empty()) {
       s.phase = Phase::done;
     }
   }
@@ -96,6 +100,11 @@ void AttemptSupervisor::on_main_exited(State& s, const RunnerEvent& ev) {
   s.end_run(m_clock.now());
   if (!s.settings.tree_kill || m_runner.tree_empty()) {
     s.phase = Phase::done;
+    return;
+  }
+  if (m_runner.list_tree().empty()) {  // only exits not yet reaped: nothing to signal
+    s.phase = Phase::terminating;
+    s.grace_end = m_clock.now() + s.settings.grace;
     return;
   }
   begin_termination(s, "main process ended; cleaning up what it left behind");
@@ -135,10 +144,10 @@ void AttemptSupervisor::on_timer(State& s) {
 }
 
 void AttemptSupervisor::begin_termination(State& s, const std::string& reason) {
-  const MonoTime now = m_clock.now();
   s.phase = Phase::terminating;
-  s.grace_end = now + s.settings.grace;
   record_signal(s, TreeSignal::terminate, reason, m_runner.signal_tree(TreeSignal::terminate));
+  // The grace starts once every member has been sent SIGTERM (a large tree takes a while).
+  s.grace_end = m_clock.now() + s.settings.grace;
 }
 
 // One SIGKILL sweep. The first one of an attempt is always logged; later

@@ -19,6 +19,7 @@ enum class TreeSignal { terminate, kill };
 struct SpawnRequest {
   std::vector<std::string> argv;   // argv[0] is searched on PATH when it has no '/'
   bool tree_kill = true;           // false: only the direct child is ever signalled
+                                   // (the supervisor sets it from AttemptSettings)
 };
 
 struct StartResult {
@@ -82,7 +83,8 @@ class ProcessRunner {
   // The members still alive (tree kill off: those left behind by the child).
   virtual std::vector<ProcessInfo> list_tree() = 0;
 
-  // True when every member has exited and been reaped.
+  // True when every member has exited, been reaped, and the main process's
+  // exit has been handed out by wait(). Never reaps by itself.
   virtual bool tree_empty() = 0;
 
   // Ends the attempt: drains output still buffered and returns the measurements.

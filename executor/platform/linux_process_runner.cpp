@@ -36,7 +36,7 @@ core::Result<std::unique_ptr<LinuxProcessRunner>, core::SysError> LinuxProcessRu
     const RunnerOptions& options) {
   std::unique_ptr<LinuxProcessRunner> runner(new LinuxProcessRunner(options));
   if (!runner->m_signals.ok()) return core::unexpected(core::SysError{"signalfd", errno});
-  if (options.subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+  if (::prctl(PR_SET_CHILD_SUBREAPER, options.subreaper ? 1 : 0) != 0) {
     return core::unexpected(core::SysError{"prctl(PR_SET_CHILD_SUBREAPER)", errno});
   }
   return runner;
@@ -195,8 +195,13 @@ std::vector<core::ProcessInfo> LinuxProcessRunner::list_tree() {
   return members;
 }
 
+// Does not reap: reaping produces events, and only wait() hands events out.
+// Empty means no child at all (every member reaped) and no exit of the main
+// process still waiting in the queue to be reported.
 bool LinuxProcessRunner::tree_empty() {
-  reap_all();
+  for (const auto& ev : m_events) {
+    if (ev.kind == core::RunnerEvent::Kind::main_exited) return false;
+  }
   siginfo_t info{};
   int rc;
   do {
@@ -224,8 +229,8 @@ core::AttemptUsage LinuxProcessRunner::finish_attempt() {
   if (m_psi_start && psi_end && wall > 0) {
     u.host_cpu_pressure = static_cast<double>(*psi_end - *m_psi_start) / 1e6 / wall;
   }
-  u.output_tail = m_relay.take_tail();
   u.output_bytes = m_relay.bytes();
+  u.output_tail = m_relay.take_tail();  // also resets the byte count for the next attempt
   std::erase_if(m_events, [](const core::RunnerEvent& e) {
     return e.kind != core::RunnerEvent::Kind::cancel_requested;
   });
@@ -238,6 +243,8 @@ bool LinuxProcessRunner::kill_everything(core::Millis budget) {
   const auto give_up = Clock::now() + budget;
   for (;;) {
     for (const ProcStat& p : descendants(::getpid(), 0)) (void)::kill(p.pid, SIGKILL);
+    reap_all();
+    m_events.clear();
     if (tree_empty()) return true;
     if (Clock::now() >= give_up) return false;
     pollfd fd{m_signals.fd(), POLLIN, 0};

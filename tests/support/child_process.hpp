@@ -1,0 +1,51 @@
+#pragma once
+// Runs a program (usually the built jobwarden) as a CI would: argv, extra
+// environment, separate stdout/stderr captured in full, signals on demand,
+// and a generous deadline that turns a hang into a loud failure.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace jobwarden::testing {
+
+struct ChildResult {
+  int exit_code = -1;     // WEXITSTATUS, or -1
+  int term_signal = 0;    // WTERMSIG, or 0
+  bool hung = false;      // the deadline passed and the child was SIGKILLed
+  std::string out;
+  std::string err;
+};
+
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env_overrides = {});
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  int pid() const { return m_pid; }
+  // Reads output until `needle` appears on stdout or stderr; false after `limit`.
+  bool wait_for_output(const std::string& needle, std::chrono::milliseconds limit);
+  void send_signal(int sig);
+  // Waits for the exit, reading output meanwhile; SIGKILLs and sets hung after `limit`.
+  ChildResult wait(std::chrono::milliseconds limit = std::chrono::milliseconds(60000));
+
+ private:
+  bool pump(int timeout_ms);  // false when both streams are closed
+
+  int m_pid = -1;
+  int m_out = -1;
+  int m_err = -1;
+  bool m_reaped = false;
+  ChildResult m_result;
+};
+
+ChildResult run_child(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+                      std::chrono::milliseconds limit = std::chrono::milliseconds(60000));
+
+// The jobwarden binary and the tree helper under test.
+std::string jobwarden_binary();
+std::string tree_helper();
+
+}  // namespace jobwarden::testing

@@ -1,0 +1,138 @@
+#include <doctest/doctest.h>
+
+#include "policy/decide.hpp"
+
+using namespace jobwarden::policy;
+
+namespace {
+
+AttemptFacts fact(Outcome o, std::optional<int> code = std::nullopt, bool starved = false) {
+  AttemptFacts f;
+  f.outcome = o;
+  f.exit_code = code;
+  f.starved = starved;
+  return f;
+}
+
+Policy lock_policy() {
+  Policy p = embedded_default_policy();
+  Rule lock;
+  lock.name = "dpkg-lock";
+  lock.when.outcomes = {Outcome::red};
+  lock.when.exit_codes = {100};
+  std::string error;
+  lock.when.output = OutputPattern::compile("Could not get lock", error);
+  lock.retry = 3;
+  lock.then = Action::system_failure;
+  p.rules.insert(p.rules.begin(), lock);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("decisions of the embedded default policy, table-driven") {
+  const Policy p = embedded_default_policy();
+  struct Row {
+    const char* name;
+    std::vector<AttemptFacts> history;
+    bool retry;
+    Action action;
+  };
+  const std::vector<Row> rows = {
+      {"first success passes", {fact(Outcome::success, 0)}, false, Action::pass},
+      {"red fails", {fact(Outcome::red, 1)}, false, Action::fail},
+      {"plain timeout fails", {fact(Outcome::timeout)}, false, Action::fail},
+      {"starved timeout retries", {fact(Outcome::timeout, {}, true)}, true, Action::pass},
+      {"second starved timeout is a system failure",
+       {fact(Outcome::timeout, {}, true), fact(Outcome::timeout, {}, true)}, false,
+       Action::system_failure},
+      {"oom is a system failure", {fact(Outcome::oom)}, false, Action::system_failure},
+      {"signal fails", {fact(Outcome::signal)}, false, Action::fail},
+      {"error fails", {fact(Outcome::error)}, false, Action::fail},
+      {"cancelled fails", {fact(Outcome::cancelled)}, false, Action::fail},
+      {"success after retry is flaky pass", {fact(Outcome::timeout, {}, true), fact(Outcome::success, 0)},
+       false, Action::pass},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
+    auto history = row.history;
+    for (std::size_t i = 0; i + 1 < history.size(); ++i) {
+      DecisionContext ctx;
+      std::vector<AttemptFacts> prefix(history.begin(), history.begin() + static_cast<long>(i) + 1);
+      history[i].matched_rule = decide(p, ctx, prefix).rule;
+    }
+    const Decision d = decide(p, DecisionContext{}, history);
+    CHECK(d.retry == row.retry);
+    if (!row.retry) CHECK(d.action == row.action);
+  }
+}
+
+TEST_CASE("a rule's retry counts the attempts that matched it, then its then action applies") {
+  const Policy p = lock_policy();
+  AttemptFacts locked = fact(Outcome::red, 100);
+  locked.output_tail = "E: Could not get lock /var/lib/dpkg/lock-frontend";
+  std::vector<AttemptFacts> history;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    history.push_back(locked);
+    const Decision d = decide(p, DecisionContext{}, history);
+    CHECK(d.rule == "dpkg-lock");
+    history.back().matched_rule = d.rule;
+    CHECK(d.retry == (attempt < 3));
+    if (attempt == 3) CHECK(d.action == Action::system_failure);
+  }
+}
+
+TEST_CASE("all conditions of a rule must hold: the output pattern too") {
+  const Policy p = lock_policy();
+  AttemptFacts other = fact(Outcome::red, 100);
+  other.output_tail = "E: Unable to locate package foo";
+  const Decision d = decide(p, DecisionContext{}, {other});
+  CHECK_FALSE(d.retry);
+  CHECK(d.rule.empty());
+  CHECK(d.action == Action::fail);
+}
+
+TEST_CASE("the attempt cap and the retry-time budget bound every policy") {
+  Policy p = lock_policy();
+  p.rules[0].retry = 10;
+  p.limits.max_attempts = 2;
+  AttemptFacts locked = fact(Outcome::red, 100);
+  locked.output_tail = "Could not get lock";
+  locked.matched_rule = "dpkg-lock";
+  Decision d = decide(p, DecisionContext{}, {locked, locked});
+  CHECK_FALSE(d.retry);
+  CHECK(d.reason.find("attempt cap 2 reached") != std::string::npos);
+
+  p.limits.max_attempts = 10;
+  DecisionContext ctx;
+  ctx.retry_time_spent = p.limits.max_retry_time;
+  d = decide(p, ctx, {locked});
+  CHECK_FALSE(d.retry);
+  CHECK(d.reason.find("retry time budget") != std::string::npos);
+}
+
+TEST_CASE("a cancelled attempt is never retried even by a matching rule") {
+  Policy p = embedded_default_policy();
+  Rule any;
+  any.name = "retry-everything";
+  any.retry = 3;
+  p.rules = {any};
+  const Decision d = decide(p, DecisionContext{}, {fact(Outcome::cancelled)});
+  CHECK_FALSE(d.retry);
+  CHECK(d.reason.find("never retried") != std::string::npos);
+}
+
+TEST_CASE("backoff grows by the factor, is capped, and jitter scales it") {
+  Backoff b;
+  b.initial = Duration{1000};
+  b.factor = 2;
+  b.max = Duration{5000};
+  b.jitter = 0.2;
+  CHECK(backoff_for(b, 0, 0.0) == Duration{1000});
+  CHECK(backoff_for(b, 1, 0.0) == Duration{2000});
+  CHECK(backoff_for(b, 2, 0.0) == Duration{4000});
+  CHECK(backoff_for(b, 3, 0.0) == Duration{5000});
+  CHECK(backoff_for(b, 0, 1.0) == Duration{1200});
+  CHECK(backoff_for(b, 0, -1.0) == Duration{800});
+  CHECK(backoff_for(b, 0, 7.0) == Duration{1200});  // samples are clamped to [-1, 1]
+}

@@ -1,0 +1,132 @@
+#include <doctest/doctest.h>
+
+#include "executor/core/job_log.hpp"
+#include "executor/core/step_runner.hpp"
+#include "tests/unit/fakes.hpp"
+
+using namespace jobwarden;
+using namespace jobwarden::testing;
+using policy::Action;
+using policy::Outcome;
+
+namespace {
+
+struct StepHarness {
+  FakeClock clock;
+  FakeRunner runner{clock};
+  CapturingSink log_sink, marker_sink;
+  PlainDialect dialect;
+  core::JobLog log{log_sink, marker_sink, dialect, false};
+  core::StepRequest request;
+  policy::Policy policy = policy::embedded_default_policy();
+
+  StepHarness() {
+    request.step = "test";
+    request.spawn.argv = {"make", "test"};
+    request.settings.timeout = Millis{10'000};
+    request.settings.grace = Millis{1'000};
+  }
+  core::StepResult run() {
+    core::StepRunner step_runner(runner, clock, log, [] { return 0.0; });
+    return step_runner.run(request, policy);
+  }
+};
+
+AttemptScript starved_timeout() {
+  AttemptScript s;
+  s.main_exits_after.reset();
+  s.usage.cpu_seconds = 2.0;        // 20% of one CPU
+  s.usage.cpu_wait_seconds = 7.0;   // waited 70% of the wall time
+  s.usage.usable_cpus = 1.0;
+  return s;
+}
+
+AttemptScript exits(int code) {
+  AttemptScript s;
+  s.main_exits_after = Millis{500};
+  s.exit_code = code;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a starved timeout is retried once after the backoff and then is a system failure") {
+  StepHarness h;
+  h.runner.scripts = {starved_timeout(), starved_timeout()};
+  const auto result = h.run();
+  REQUIRE(result.attempts.size() == 2);
+  CHECK(result.attempts[0].outcome == Outcome::timeout);
+  CHECK(result.decisions[0].retry);
+  CHECK(result.decisions[0].backoff == Millis{5000});
+  CHECK(result.backoffs[0] == Millis{5000});
+  CHECK(result.action == Action::system_failure);
+  CHECK(result.exit_code == 75);
+  // attempt 1: 10 s + 10 ms to die; backoff 5 s; attempt 2 the same.
+  CHECK(h.clock.elapsed() == Millis{10'010 + 5'000 + 10'010});
+  const std::string log = h.log_sink.all();
+  CHECK(log.find("decision: retry after 5s (rule 'starved-timeout' matched 1/2 attempts)") != std::string::npos);
+  CHECK(log.find("verdict: system_failure") != std::string::npos);
+}
+
+TEST_CASE("a timeout that was not starved fails at once with 124") {
+  StepHarness h;
+  auto script = starved_timeout();
+  script.usage.cpu_wait_seconds = 0.1;  // a sleeping hang: it never waited for a CPU
+  h.runner.scripts = {script};
+  const auto result = h.run();
+  CHECK(result.attempts.size() == 1);
+  CHECK(result.action == Action::fail);
+  CHECK(result.exit_code == 124);
+}
+
+TEST_CASE("a cancel during the backoff ends the step without another attempt") {
+  StepHarness h;
+  h.runner.scripts = {starved_timeout(), starved_timeout()};
+  h.runner.cancels = {{Millis{10'010 + 2'000}, 15}};
+  const auto result = h.run();
+  CHECK(h.runner.starts == 1);
+  CHECK(result.cancel_signal == 15);
+  CHECK(result.action == Action::fail);
+  CHECK(result.exit_code == 143);
+  CHECK(result.backoffs[0] == Millis{2000});
+  CHECK(h.log_sink.all().find("received SIGTERM during the backoff: no further attempt") != std::string::npos);
+}
+
+TEST_CASE("success after a retry is flaky and passes under the default policy") {
+  StepHarness h;
+  h.runner.scripts = {starved_timeout(), exits(0)};
+  const auto result = h.run();
+  CHECK(result.attempts.size() == 2);
+  CHECK(result.action == Action::pass);
+  CHECK(result.exit_code == 0);
+  CHECK(result.reason.find("flaky") != std::string::npos);
+}
+
+TEST_CASE("with retries switched off the rule's then action applies at once") {
+  StepHarness h;
+  h.request.retries_enabled = false;
+  h.runner.scripts = {starved_timeout()};
+  const auto result = h.run();
+  CHECK(h.runner.starts == 1);
+  CHECK(result.action == Action::system_failure);
+  CHECK(result.reason.find("retries are switched off") != std::string::npos);
+}
+
+TEST_CASE("every attempt is a section and its summary is printed after the section ends") {
+  StepHarness h;
+  h.runner.scripts = {starved_timeout(), exits(2)};
+  const auto result = h.run();
+  CHECK(result.exit_code == 2);
+  REQUIRE(h.marker_sink.lines.size() == 4);
+  CHECK(h.marker_sink.lines[0] == "[start jobwarden_test_a1]\n");
+  CHECK(h.marker_sink.lines[1] == "[end jobwarden_test_a1]\n");
+  CHECK(h.marker_sink.lines[2] == "[start jobwarden_test_a2]\n");
+  const std::string log = h.log_sink.all();
+  CHECK(log.find("attempt 2 of up to 2: red (exited 2, code 2)") != std::string::npos);
+  CHECK(log.rfind("jobwarden: verdict: fail: step 'test': red after 2 attempts") != std::string::npos);
+}
+
+TEST_CASE("section ids keep only the characters GitLab accepts") {
+  CHECK(core::section_id("build job/1", 3) == "jobwarden_build_job_1_a3");
+  CHECK(core::section_id("step_script.x-1", 1) == "jobwarden_step_script.x-1_a1");
+}
