@@ -27,7 +27,16 @@ target_link_libraries(jobwarden_dep_cli11 INTERFACE CLI11::CLI11)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 add_library(jobwarden_dep_re2 INTERFACE)
-target_link_libraries(jobwarden_dep_re2 INTERFACE PkgConfig::RE2)
+find_library(JOBWARDEN_RE2_ARCHIVE NAMES libre2.a)
+if(JOBWARDEN_STATIC_RUNTIME AND JOBWARDEN_RE2_ARCHIVE)
+  # Linked statically with the C++ runtime: a single binary that starts fast
+  # (no dynamic relocation of libstdc++/libre2) and runs on any glibc host.
+  find_package(Threads REQUIRED)
+  target_include_directories(jobwarden_dep_re2 INTERFACE ${RE2_INCLUDE_DIRS})
+  target_link_libraries(jobwarden_dep_re2 INTERFACE ${JOBWARDEN_RE2_ARCHIVE} Threads::Threads)
+else()
+  target_link_libraries(jobwarden_dep_re2 INTERFACE PkgConfig::RE2)
+endif()
 
 if(JOBWARDEN_BUILD_TESTS)
   find_package(doctest REQUIRED)

@@ -194,6 +194,7 @@ void AttemptSupervisor::finish(State& s) {
   s.end_run(now);
   rec.run_seconds = seconds_between(s.t0, s.run_end);
   rec.total_seconds = seconds_between(s.t0, now);
+  if (!rec.signals.empty()) rec.kill_seconds = rec.total_seconds - rec.signals.front().at_seconds;
   if (!s.settings.tree_kill && rec.start.started) {
     rec.survivors = m_runner.list_tree();
     if (!rec.survivors.empty()) {

@@ -48,6 +48,7 @@ struct AttemptRecord {
   int cancel_signal = 0;              // the signal the CI sent us, when cancelled
   double run_seconds = 0.0;           // start -> main process ended (or deadline/cancel)
   double total_seconds = 0.0;         // start -> tree empty
+  double kill_seconds = 0.0;          // first signal -> tree empty (0 when nothing was signalled)
   AttemptUsage usage;
   policy::StarvationAssessment starvation;
   std::vector<SignalSent> signals;

@@ -8,7 +8,25 @@
 namespace jobwarden::core {
 namespace {
 
+// For one-line display: runs of whitespace and control characters (a
+// multi-line `bash -c` script) become a single space.
+std::string squeeze(const std::string& s) {
+  std::string out;
+  bool space = false;
+  for (unsigned char c : s) {
+    if (c <= ' ' || c == 0x7f) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += static_cast<char>(c);
+  }
+  return out;
+}
+
 std::string truncate(std::string s, std::size_t max_chars) {
+  s = squeeze(s);
   if (s.size() > max_chars) {
     s.resize(max_chars);
     s += "...";
@@ -113,7 +131,10 @@ std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
   }
   if (u.host_cpu_pressure) line += ", host cpu pressure " + format_percent(*u.host_cpu_pressure);
   line += ", " + plural(u.processes_reaped, "process", "processes") + " reaped";
-  if (!r.killed.empty()) line += ", " + std::to_string(r.killed.size()) + " killed";
+  if (!r.killed.empty()) {
+    line += ", " + std::to_string(r.killed.size()) + " killed (tree empty " +
+            policy::format_seconds(r.kill_seconds) + " after the first signal)";
+  }
   if (!r.escapees.empty()) line += "; escaped the process group: " + describe_processes(r.escapees);
   if (!r.survivors.empty()) line += "; STILL ALIVE: " + describe_processes(r.survivors);
   if (r.outcome == policy::Outcome::timeout) line += "; " + r.starvation.explanation;

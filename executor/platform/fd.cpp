@@ -51,6 +51,9 @@ bool read_small_file(const char* path, std::string& out) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) {
       out.append(buf, static_cast<std::size_t>(n));
+      // procfs and sysfs files return everything they have in one read
+      // when it fits: a short read is the end, no need for a read of 0.
+      if (static_cast<std::size_t>(n) < sizeof buf) break;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

@@ -33,7 +33,8 @@ enum class WriteStatus { ok, closed /* EPIPE */, failed };
 // a file description shared with a parent that set O_NONBLOCK on it.
 WriteStatus write_all(int fd, std::string_view data);
 
-// Reads a whole small file (/proc, /sys); false when it cannot be opened.
+// Reads a whole small file (/proc, /sys: a short read is taken as the end);
+// false when it cannot be opened.
 bool read_small_file(const char* path, std::string& out);
 
 // A LineSink writing to a descriptor; errors are ignored (a closed log

@@ -51,6 +51,8 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   m_tree_kill = request.tree_kill;
   m_events.clear();
   m_cpu_wait.reset();
+  m_sampled_members.clear();
+  m_sample_tick = 0;
   m_cpu_seconds = 0.0;
   m_peak_rss_kib = 0;
   m_reaped = 0;
@@ -134,9 +136,18 @@ void LinuxProcessRunner::handle_signals() {
   }
 }
 
+// Re-reads the known members every tick and rescans /proc for new ones
+// every k_full_scan_every ticks: a member that appears between two scans
+// loses nothing unless a descendant reaps it before the next scan (see
+// schedstat.hpp), and supervising an idle step stays nearly free.
 void LinuxProcessRunner::sample_cpu_wait() {
+  constexpr int k_full_scan_every = 4;
   if (m_main_pid == 0) return;
-  for (const ProcStat& p : descendants(::getpid(), 0)) m_cpu_wait.observe_process(p.pid);
+  if (m_sample_tick++ % k_full_scan_every == 0) {
+    m_sampled_members.clear();
+    for (const ProcStat& p : descendants(::getpid(), 0)) m_sampled_members.push_back(p.pid);
+  }
+  std::erase_if(m_sampled_members, [&](int pid) { return !m_cpu_wait.observe_process(pid); });
 }
 
 core::RunnerEvent LinuxProcessRunner::wait(std::optional<core::MonoTime> until) {

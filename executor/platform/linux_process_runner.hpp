@@ -64,6 +64,8 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   core::MonoTime m_next_sample{};
   std::optional<unsigned long long> m_psi_start;
   std::optional<double> m_usable_cpus;
+  std::vector<int> m_sampled_members;  // tree members as of the last full /proc scan
+  int m_sample_tick = 0;
   double m_cpu_seconds = 0.0;
   long m_peak_rss_kib = 0;
   int m_reaped = 0;

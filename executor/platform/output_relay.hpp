@@ -36,17 +36,18 @@ class OutputRelay {
   // leaked descriptor) keeps a pipe open.
   void drain_and_close();
 
+  // The last `tail_capacity` bytes relayed since the previous call, and resets.
   std::string take_tail();
   unsigned long long bytes() const { return m_bytes; }
 
  private:
-  void keep_tail(const char* data, std::size_t n);
-
   std::array<Stream, 2> m_streams;
-  std::string m_tail;
+  // Both streams are read straight into one ring, and relayed from there, so
+  // the tail costs no extra copy: it is simply the newest bytes of the ring.
+  std::string m_ring;
+  std::size_t m_ring_pos = 0;     // where the next read lands
   std::size_t m_tail_capacity;
-  unsigned long long m_bytes = 0;
-  std::string m_buffer;
+  unsigned long long m_bytes = 0; // relayed since the last take_tail()
 };
 
 }  // namespace jobwarden::platform

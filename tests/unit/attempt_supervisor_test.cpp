@@ -79,6 +79,7 @@ TEST_CASE("a timeout terminates the whole tree, then kills what ignored SIGTERM 
   CHECK(rec.signals[1].at_seconds == doctest::Approx(65.0));
   CHECK(rec.run_seconds == doctest::Approx(60.0));
   CHECK(rec.killed.size() == 3);
+  CHECK(rec.kill_seconds == doctest::Approx(5.001));
   REQUIRE(rec.escapees.size() == 1);  // left the step's process group
   CHECK(rec.escapees[0].pid == 2002);
   CHECK(h.log_sink.all().find("timeout 1m reached: SIGTERM to 3 processes") != std::string::npos);

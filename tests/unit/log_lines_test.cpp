@@ -57,5 +57,11 @@ TEST_CASE("the attempt summary carries the evidence") {
   CHECK(line ==
         "attempt 1 of 1: timeout (killed by SIGTERM (sent by jobwarden), code 124) after 2.00s; "
         "cpu 0.50s (12% of usable CPUs), peak rss 2.0 MiB, cpu wait 0.25s, 3 processes reaped, "
-        "2 killed; escaped the process group: 1 process: 11 `b`; not starved (hardly waited for a CPU)");
+        "2 killed (tree empty 0.00s after the first signal); escaped the process group: 1 process: 11 `b`; not starved (hardly waited for a CPU)");
+}
+
+TEST_CASE("multi-line commands are shown on one line") {
+  CHECK(core::render_command({"bash", "-c", "\n  echo a\n\techo b\n"}) == "bash -c ' echo a echo b '");
+  const std::vector<ProcessInfo> procs = {{10, 1, 10, 10, 'S', "bash -c   echo a\n  sleep 1 "}};
+  CHECK(core::describe_processes(procs) == "1 process: 10 `bash -c echo a sleep 1`");
 }

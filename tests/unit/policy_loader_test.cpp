@@ -158,7 +158,7 @@ TEST_CASE("every invalid fixture fails with positioned errors") {
 TEST_CASE("a file with several errors reports them all, in file order") {
   const LoadResult r = load_policy_file(k_fixtures + "/invalid/many-errors.yml");
   INFO(all_errors(r));
-  const std::vector<std::pair<int, int>> expected{{3, 12}, {4, 34}, {4, 47}, {7, 21}, {7, 39},
+  const std::vector<std::pair<int, int>> expected{{3, 12}, {4, 34}, {4, 47},  {7, 21}, {7, 39},
                                                   {8, 12}, {9, 11}, {10, 11}, {11, 8}, {12, 24}};
   REQUIRE(r.errors.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -172,8 +172,9 @@ TEST_CASE("errors render as file:line:col: message") {
   const LoadResult r = load_policy_file(k_fixtures + "/invalid/unknown-key.yml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].to_string() ==
-        k_fixtures + "/invalid/unknown-key.yml:5:5: unknown key 'retires' in rule 'dpkg-lock' "
-                     "(did you mean 'retry'?)");
+        k_fixtures +
+            "/invalid/unknown-key.yml:5:5: unknown key 'retires' in rule 'dpkg-lock' "
+            "(did you mean 'retry'?)");
   CHECK(PolicyError{"f.yml", 0, 0, "whole file"}.to_string() == "f.yml: whole file");
 }
 
@@ -239,24 +240,25 @@ TEST_CASE("each invalid input names its line, column and what was expected") {
        "initial 5m is longer than max 1m"},
       {"starvation fraction 0", "version: 1\ndefaults:\n  starvation: {cpu_wait: 0}\n", 3, 26,
        "expected a fraction in (0, 1], got '0'"},
-      {"starvation fraction as text", "version: 1\nsteps:\n  b: {starvation: {cpu_share: x}}\n",
-       3, 31, "'cpu_share' in 'starvation' of step 'b'"},
-      {"unknown outcome", "version: 1\nrules:\n  - name: a\n    when: {outcome: timout}\n", 4,
-       21, "got 'timout' (did you mean 'timeout'?)"},
+      {"starvation fraction as text", "version: 1\nsteps:\n  b: {starvation: {cpu_share: x}}\n", 3,
+       31, "'cpu_share' in 'starvation' of step 'b'"},
+      {"unknown outcome", "version: 1\nrules:\n  - name: a\n    when: {outcome: timout}\n", 4, 21,
+       "got 'timout' (did you mean 'timeout'?)"},
       {"outcome success", "version: 1\nrules:\n  - name: a\n    when: {outcome: [red, success]}\n",
        4, 27, "'success' never reaches the rules"},
-      {"unknown signal", "version: 1\nrules:\n  - name: a\n    when: {signals: [SIGKIL]}\n", 4,
-       22, "got 'SIGKIL' (did you mean 'SIGKILL'?)"},
-      {"unknown short signal", "version: 1\nrules:\n  - name: a\n    when: {signals: [TREM]}\n",
-       4, 22, "(did you mean 'TERM'?)"},
-      {"exit code out of range", "version: 1\nrules:\n  - name: a\n    when: {exit_codes: [1, 256]}\n",
-       4, 28, "expected an exit code from 0 to 255, got '256'"},
+      {"unknown signal", "version: 1\nrules:\n  - name: a\n    when: {signals: [SIGKIL]}\n", 4, 22,
+       "got 'SIGKIL' (did you mean 'SIGKILL'?)"},
+      {"unknown short signal", "version: 1\nrules:\n  - name: a\n    when: {signals: [TREM]}\n", 4,
+       22, "(did you mean 'TERM'?)"},
+      {"exit code out of range",
+       "version: 1\nrules:\n  - name: a\n    when: {exit_codes: [1, 256]}\n", 4, 28,
+       "expected an exit code from 0 to 255, got '256'"},
       {"empty list condition", "version: 1\nrules:\n  - name: a\n    when: {exit_codes: []}\n", 4,
        24, "an empty list matches nothing"},
-      {"nested list condition", "version: 1\nrules:\n  - name: a\n    when: {step: [[b]]}\n", 4,
-       19, "expected a value in the list, got a list"},
-      {"starved not boolean", "version: 1\nrules:\n  - name: a\n    when: {starved: yes}\n", 4,
-       21, "expected true or false, got 'yes'"},
+      {"nested list condition", "version: 1\nrules:\n  - name: a\n    when: {step: [[b]]}\n", 4, 19,
+       "expected a value in the list, got a list"},
+      {"starved not boolean", "version: 1\nrules:\n  - name: a\n    when: {starved: yes}\n", 4, 21,
+       "expected true or false, got 'yes'"},
       {"min above max duration",
        "version: 1\nrules:\n  - name: a\n    when: {min_duration: 5m, max_duration: 1m}\n", 4, 44,
        "'max_duration' in 'when' of rule 'a': shorter than 'min_duration' 5m"},
@@ -282,14 +284,21 @@ TEST_CASE("each invalid input names its line, column and what was expected") {
       {"unsupported version", "version: 2\nwhatever: [1]\n", 1, 10,
        "unsupported policy version 2 (this jobwarden reads version 1)"},
       {"missing version", "# a comment\nflaky: pass\n", 2, 1, "missing 'version: 1'"},
-      {"non-numeric version", "version: one\n", 1, 10, "'version' in the policy: expected 1, got 'one'"},
+      {"non-numeric version", "version: one\n", 1, 10,
+       "'version' in the policy: expected 1, got 'one'"},
       {"empty file", "", 1, 1, "empty policy"},
       {"comments only", "# nothing here\n", 1, 1, "empty policy"},
-      {"not a map", "- version: 1\n", 1, 1, "expected a map starting with 'version: 1', got a list"},
-      {"two documents", "version: 1\n---\nversion: 1\n", 3, 1, "a second YAML document"},
+      {"not a map", "- version: 1\n", 1, 1,
+       "expected a map starting with 'version: 1', got a list"},
+      {"two documents", "version: 1\n---\nversion: 1\n", 2, 1, "a second YAML document"},
+      {"a stray comma (yaml-cpp 0.7 LoadAll loops on it)", ",\n", 1, 1,
+       "YAML syntax error: unexpected text"},
+      {"a stray comma after a document", "{version: 1},\n", 1, 13, "YAML syntax error"},
       {"syntax error", "version: 1\nrules: [\n", 3, 1, "YAML syntax error"},
-      {"tab indentation", "version: 1\ndefaults:\n\ttimeout: 5m\n", 3, 1, "a tab in the indentation"},
-      {"complex key", "version: 1\n? [a]\n: 1\n", 2, 3, "the policy: expected a key name, got a list"},
+      {"tab indentation", "version: 1\ndefaults:\n\ttimeout: 5m\n", 3, 1,
+       "a tab in the indentation"},
+      {"complex key", "version: 1\n? [a]\n: 1\n", 2, 3,
+       "the policy: expected a key name, got a list"},
   };
   for (const auto& c : cases) check_single_error(c);
 }
@@ -329,7 +338,7 @@ TEST_CASE("deep block nesting, on one line or by indentation, is refused") {
   REQUIRE(dashes.errors.size() == 1);
   CHECK(dashes.errors[0].line == 3);
   std::string stairs = "version: 1\n";
-  for (int i = 0; i < 5000; ++i) stairs += std::string(static_cast<std::size_t>(i), ' ') + "a:\n";
+  for (int i = 0; i < 1000; ++i) stairs += std::string(static_cast<std::size_t>(i), ' ') + "a:\n";
   const LoadResult r = load_timed(stairs);
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].message.find("nesting deeper than") != std::string::npos);
@@ -388,11 +397,11 @@ TEST_CASE("NUL bytes, control characters and invalid UTF-8 are positioned errors
 }
 
 TEST_CASE("the layout guard accepts real policies, quotes, comments and block scalars") {
-  const std::string text = "version: 1  # [[[[\nrules:\n  - name: 'a [[[[ {{{{'\n"
-                           "    when:\n      output: \"x\\\" [[[[[\"\n"
-                           "      step: |\n" +
-                           repeat("        - - - - - - - - - - - - - - - - - -\n", 3) +
-                           "    retry: 2\n";
+  const std::string text =
+      "version: 1  # [[[[\nrules:\n  - name: 'a [[[[ {{{{'\n"
+      "    when:\n      output: \"x\\\" [[[[[\"\n"
+      "      step: |\n" +
+      repeat("        - - - - - - - - - - - - - - - - - -\n", 3) + "    retry: 2\n";
   CHECK(find_layout_problem(text) == std::nullopt);
 }
 
@@ -403,10 +412,36 @@ TEST_CASE("random bytes and token soup never crash the loader") {
     for (char& c : bytes) c = static_cast<char>(rng() % 256);
     CHECK_FALSE(load_policy(bytes, "random.yml").ok());
   }
-  const std::vector<std::string> tokens{
-      "version: 1\n", "rules:", "\n  - ", "name: a", "when: ", "{", "}", "[", "]", ", ",
-      ": ", "&a ", "*a ", "'", "\"", "\n", "  ", "- ", "? ", "|\n", "outcome: red", "retry: 3",
-      "steps:", "fallback:", "# c\n", "!!str ", "---\n", "...\n", "\t", "x"};
+  const std::vector<std::string> tokens{"version: 1\n",
+                                        "rules:",
+                                        "\n  - ",
+                                        "name: a",
+                                        "when: ",
+                                        "{",
+                                        "}",
+                                        "[",
+                                        "]",
+                                        ", ",
+                                        ": ",
+                                        "&a ",
+                                        "*a ",
+                                        "'",
+                                        "\"",
+                                        "\n",
+                                        "  ",
+                                        "- ",
+                                        "? ",
+                                        "|\n",
+                                        "outcome: red",
+                                        "retry: 3",
+                                        "steps:",
+                                        "fallback:",
+                                        "# c\n",
+                                        "!!str ",
+                                        "---\n",
+                                        "...\n",
+                                        "\t",
+                                        "x"};
   for (int i = 0; i < 3000; ++i) {
     std::string soup;
     const std::size_t n = rng() % 60;

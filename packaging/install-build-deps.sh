@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building and testing jobwarden needs on Debian 12, as root.
+# Only Debian's own packages; nothing is downloaded from anywhere else.
+# Skips apt-get entirely when everything is already installed.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config
+  libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev libre2-dev libcli11-dev doctest-dev
+  procps
+)
+packages+=("$@")  # callers may ask for more (the benchmarks want hyperfine)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-build-deps: missing packages: ${missing[*]}; run this as root (or install them)" >&2
+  exit 1
+fi
+echo "install-build-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian 12 machine, as root:
+# installs build dependencies, builds twice (optimised, then with
+# AddressSanitizer + UndefinedBehaviorSanitizer) and runs every tier
+# (unit, platform, e2e) of both builds under ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packaging/install-build-deps.sh
+
+run_suite() {
+  local dir=$1
+  shift
+  echo "== jobwarden tests: $dir =="
+  packaging/build.sh "$dir" "$@"
+  # Per-test timeout: a hang fails loudly instead of eating CI's budget.
+  (cd "$dir" && ctest -j"$(nproc)" --timeout 300 --output-on-failure)
+}
+
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DJOBWARDEN_SANITIZE=address,undefined
