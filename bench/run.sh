@@ -30,8 +30,10 @@ echo "## 2. Throughput: 1 GiB through the step to /dev/null"
 hyperfine --warmup 1 --runs 5 --export-markdown "$OUT/throughput.md" \
   'dd if=/dev/zero bs=1M count=1024 status=none' \
   'timeout 60 dd if=/dev/zero bs=1M count=1024 status=none' \
+  'dd if=/dev/zero bs=1M count=1024 status=none | cat' \
   "$JW run --quiet --ci generic -- dd if=/dev/zero bs=1M count=1024 status=none" \
   'head -c 1073741824 /dev/zero' \
+  'head -c 1073741824 /dev/zero | cat' \
   "$JW run --quiet --ci generic -- head -c 1073741824 /dev/zero" >/dev/null
 cat "$OUT/throughput.md"
 

@@ -43,8 +43,8 @@ std::string retry_refusal(const Policy& p, const DecisionContext& ctx, const Rul
   if (attempts_so_far >= p.limits.max_attempts) {
     return "attempt cap " + std::to_string(p.limits.max_attempts) + " reached";
   }
-  if (ctx.retry_time_spent >= p.limits.max_retry_time) {
-    return "retry time budget " + format_duration(p.limits.max_retry_time) + " spent";
+  if (ctx.retry_time_spent > p.limits.max_retry_time) {
+    return "retry time budget " + format_duration(p.limits.max_retry_time) + " would be exceeded";
   }
   return "";
 }
@@ -80,26 +80,32 @@ Decision decide(const Policy& p, const DecisionContext& ctx,
                                          ")");
   }
   const StepSettings& settings = p.settings_for(ctx.step);
-  const Rule* rule = first_match(p, last, ctx.step);
+  // A cancelled step is the CI's decision, not the step's: no rule may retry
+  // it or turn it into a pass, only the fallback for `cancelled` applies.
+  const Rule* rule = last.outcome == Outcome::cancelled ? nullptr : first_match(p, last, ctx.step);
   if (rule == nullptr) {
     auto it = settings.fallback.find(last.outcome);
     const Action a = it == settings.fallback.end() ? Action::fail : it->second;
     return final_action(a, "", "no rule matched; fallback for " +
                                    std::string(to_string(last.outcome)));
   }
-  const int matched = 1 + static_cast<int>(std::count_if(
-                              history.begin(), history.end() - 1,
-                              [&](const AttemptFacts& f) { return f.matched_rule == rule->name; }));
-  std::string refusal = last.outcome == Outcome::cancelled
-                            ? "a cancelled step is never retried"
-                            : retry_refusal(p, ctx, *rule, matched, attempts);
+  // "attempts in total while this rule keeps matching": the run of attempts
+  // matching this rule that ends with this one.
+  int matched = 1;
+  for (auto it = history.rbegin() + 1; it != history.rend() && it->matched_rule == rule->name; ++it) {
+    ++matched;
+  }
+  const Duration backoff = backoff_for(settings.backoff, attempts - 1, ctx.jitter_sample);
+  DecisionContext budget = ctx;
+  budget.retry_time_spent += backoff;  // the sleep itself must fit in the budget
+  const std::string refusal = retry_refusal(p, budget, *rule, matched, attempts);
   if (!refusal.empty()) {
     return final_action(rule->then, rule->name, "rule '" + rule->name + "': " + refusal);
   }
   Decision d;
   d.retry = true;
   d.rule = rule->name;
-  d.backoff = backoff_for(settings.backoff, attempts - 1, ctx.jitter_sample);
+  d.backoff = backoff;
   d.reason = "rule '" + rule->name + "' matched " + std::to_string(matched) + "/" +
              std::to_string(rule->retry) + " attempts";
   return d;

@@ -3,12 +3,13 @@
 //
 // Semantics (PRODUCT.md §4):
 //  * success on the first attempt -> pass; success after a retry -> `flaky`.
+//  * a cancelled attempt skips the rules: the fallback for `cancelled` applies.
 //  * otherwise the first rule whose conditions all hold decides. With
-//    `retry: N` the step is re-run while fewer than N attempts have matched
-//    that rule; then its `then` action applies.
+//    `retry: N` the step is re-run while fewer than N consecutive attempts
+//    (ending with this one) have matched that rule; then its `then` applies.
 //  * no rule matched -> the step's fallback for the outcome (fail if absent).
-//  * a cancelled attempt is never retried; neither is one when retries are
-//    switched off, the attempt cap is reached, or the retry-time budget is spent.
+//  * no retry either when retries are switched off, the attempt cap is
+//    reached, or the next backoff would exceed the retry-time budget.
 
 #include <string>
 #include <vector>

@@ -91,6 +91,7 @@ std::string format_duration(Duration d) {
   if (h) out += std::to_string(h) + "h";
   if (m) out += std::to_string(m) + "m";
   if (s) out += std::to_string(s) + "s";
+  if (ms % 1000) out += std::to_string(ms % 1000) + "ms";
   return out;
 }
 

@@ -15,22 +15,12 @@ int Policy::max_attempts() const {
   return std::min(most, limits.max_attempts);
 }
 
-Policy embedded_default_policy() {
-  Policy p;
-  p.source = "embedded default";
-  p.defaults.fallback = {
-      {Outcome::red, Action::fail},       {Outcome::timeout, Action::fail},
+std::map<Outcome, Action> builtin_fallback() {
+  return {
+      {Outcome::red, Action::fail},           {Outcome::timeout, Action::fail},
       {Outcome::oom, Action::system_failure}, {Outcome::signal, Action::fail},
-      {Outcome::error, Action::fail},     {Outcome::cancelled, Action::fail},
+      {Outcome::error, Action::fail},         {Outcome::cancelled, Action::fail},
   };
-  Rule starved;
-  starved.name = "starved-timeout";
-  starved.when.outcomes = {Outcome::timeout};
-  starved.when.starved = true;
-  starved.retry = 2;
-  starved.then = Action::system_failure;
-  p.rules.push_back(starved);
-  return p;
 }
 
 }  // namespace jobwarden::policy

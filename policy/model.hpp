@@ -71,9 +71,15 @@ struct Policy {
   int max_attempts() const;
 };
 
+// The fallback every policy starts from; a policy's `fallback:` merges over it:
+// oom is a system failure, every other outcome fails.
+std::map<Outcome, Action> builtin_fallback();
+
 // The conservative policy used when the repository has none (PRODUCT.md §4):
 // red fails, a starved timeout retries once then is a system failure, oom is a
-// system failure, everything else fails.
+// system failure, everything else fails. Defined once, as the commented YAML
+// of embedded_default_policy_yaml() (loader.hpp), and loaded from it
+// (default_policy.cpp); source is "embedded default".
 Policy embedded_default_policy();
 
 }  // namespace jobwarden::policy

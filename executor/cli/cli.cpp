@@ -5,12 +5,12 @@
 #include <iostream>
 
 #include "adapters/dialects.hpp"
+#include "executor/cli/policy_command.hpp"
 #include "executor/cli/run_command.hpp"
 
 namespace jobwarden::cli {
 namespace {
 
-// CLI11 validator + transform for durations ("90s", "1h30m").
 std::optional<policy::Duration> duration_option(const std::string& text, const char* what) {
   if (text.empty()) return std::nullopt;
   const auto parsed = policy::parse_duration(text);
@@ -31,42 +31,65 @@ std::optional<std::string> env_lookup(const char* name) {
 }
 
 struct RunArgs {
-  std::vector<std::string> command;
-  std::string step = "default";
+  RunOptions options;
   std::string ci = "auto";
   std::string timeout;
   std::string grace;
-  bool quiet = false;
 };
 
-void add_run_command(CLI::App& app, RunArgs& args) {
+CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   auto* run = app.add_subcommand("run", "Supervise one step: jobwarden run [OPTIONS] -- CMD [ARG...]");
-  run->add_option("--step", args.step, "Which steps: entry of the policy applies")
-      ->envname("JOBWARDEN_STEP");
-  run->add_option("--ci", args.ci, "Exit-code and log dialect: generic|gitlab|jenkins|github|buildkite|auto")
+  RunOptions& o = a.options;
+  run->add_option("--policy", o.policy_file, "Policy file (default: .jobwarden.yml here, else the embedded default)")
+      ->envname("JOBWARDEN_POLICY");
+  run->add_option("--step", o.step, "Which steps: entry of the policy applies")->envname("JOBWARDEN_STEP");
+  run->add_option("--ci", a.ci, "Exit-code and log dialect: generic|gitlab|jenkins|github|buildkite|auto")
       ->envname("JOBWARDEN_CI")
       ->check(CLI::IsMember({"generic", "gitlab", "jenkins", "github", "buildkite", "auto"}));
-  run->add_option("--timeout", args.timeout, "Per-attempt timeout, e.g. 90s, 15m, 1h30m")
-      ->envname("JOBWARDEN_TIMEOUT");
-  run->add_option("--grace", args.grace, "SIGTERM -> SIGKILL grace for the whole tree")
-      ->envname("JOBWARDEN_GRACE");
-  run->add_flag("--quiet", args.quiet, "Only warnings and the verdict")->envname("JOBWARDEN_QUIET");
-  run->add_option("command", args.command, "The step's command and its arguments (after --)")
-      ->required();
+  run->add_option("--timeout", a.timeout, "Per-attempt timeout, e.g. 90s, 15m, 1h30m")->envname("JOBWARDEN_TIMEOUT");
+  run->add_option("--grace", a.grace, "SIGTERM -> SIGKILL grace for the whole tree")->envname("JOBWARDEN_GRACE");
+  run->add_option("--report", o.report_file, "Write the JSON report here")->envname("JOBWARDEN_REPORT");
+  run->add_flag("--quiet", o.quiet, "Only warnings and the verdict")->envname("JOBWARDEN_QUIET");
+  run->add_option("command", o.command, "The step's command and its arguments (after --)")->required();
+  return run;
 }
 
-RunOptions to_run_options(const RunArgs& a) {
-  RunOptions o;
-  o.command = a.command;
-  o.step = a.step;
+void finish_run_options(RunArgs& a) {
+  RunOptions& o = a.options;
   o.ci = a.ci == "auto" ? adapters::detect_ci(env_lookup) : *adapters::parse_ci_kind(a.ci);
   o.timeout = duration_option(a.timeout, "--timeout");
   o.grace = duration_option(a.grace, "--grace");
-  o.quiet = a.quiet;
   o.tree_kill = env_switch_on("JOBWARDEN_TREE_KILL");
   o.starvation = env_switch_on("JOBWARDEN_STARVATION");
   o.retry = env_switch_on("JOBWARDEN_RETRY");
-  return o;
+}
+
+struct PolicyArgs {
+  std::string check_file;
+  ExplainArgs explain;
+  CLI::App* check = nullptr;
+  CLI::App* explain_cmd = nullptr;
+  CLI::App* print_default = nullptr;
+};
+
+void add_policy_command(CLI::App& app, PolicyArgs& a) {
+  auto* policy = app.add_subcommand("policy", "Validate, explain or print policies");
+  policy->require_subcommand(1);
+  a.check = policy->add_subcommand("check", "Validate a policy; file:line:col errors; exit 0 when valid");
+  a.check->add_option("file", a.check_file, "Policy file (default: .jobwarden.yml here, else the embedded default)");
+  a.explain_cmd = policy->add_subcommand("explain", "Dry run: which rule matches an attempt and what follows");
+  ExplainArgs& e = a.explain;
+  a.explain_cmd->add_option("file", e.file, "Policy file (default: .jobwarden.yml here, else the embedded default)");
+  a.explain_cmd->add_option("--outcome", e.outcome, "success|red|timeout|oom|signal|cancelled|error")->required();
+  a.explain_cmd->add_option("--exit-code", e.exit_code, "The step's exit code");
+  a.explain_cmd->add_option("--signal", e.signal, "The signal the step died of (SIGKILL, KILL, 9)");
+  a.explain_cmd->add_option("--step", e.step, "The step name");
+  a.explain_cmd->add_option("--output-file", e.output_file, "A file holding the step's output");
+  a.explain_cmd->add_option("--attempt", e.attempt, "Which attempt this is (earlier ones ended the same way)")
+      ->check(CLI::Range(1, 100));
+  a.explain_cmd->add_flag("--starved", e.starved, "The attempt was starved of CPU");
+  a.explain_cmd->add_option("--duration", e.duration, "How long the attempt ran, e.g. 90s");
+  a.print_default = policy->add_subcommand("default", "Print the embedded default policy (commented YAML)");
 }
 
 }  // namespace
@@ -76,18 +99,22 @@ int main_entry(int argc, char** argv) {
   app.set_version_flag("--version", std::string("jobwarden ") + JOBWARDEN_VERSION);
   app.require_subcommand(1);
   RunArgs run_args;
-  add_run_command(app, run_args);
-  RunOptions options;
+  PolicyArgs policy_args;
+  CLI::App* run = add_run_command(app, run_args);
+  add_policy_command(app, policy_args);
   try {
     app.parse(argc, argv);
-    options = to_run_options(run_args);
+    if (run->parsed()) finish_run_options(run_args);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     std::cerr << "jobwarden: usage error: " << e.what() << "\n"
               << "jobwarden: see 'jobwarden --help'\n";
     return adapters::k_exit_usage;
   }
-  return run_command(options);
+  if (run->parsed()) return run_command(run_args.options);
+  if (policy_args.check->parsed()) return policy_check(policy_args.check_file);
+  if (policy_args.explain_cmd->parsed()) return policy_explain(policy_args.explain);
+  return policy_default();
 }
 
 }  // namespace jobwarden::cli

@@ -14,6 +14,8 @@ struct RunOptions {
   std::vector<std::string> command;
   std::string step = "default";
   adapters::CiKind ci = adapters::CiKind::generic;
+  std::string policy_file;                  // "": .jobwarden.yml if present, else the default
+  std::string report_file;                  // "": no report
   std::optional<policy::Duration> timeout;  // command line / env over the policy
   std::optional<policy::Duration> grace;
   bool quiet = false;

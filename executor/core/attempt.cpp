@@ -96,6 +96,7 @@ void AttemptSupervisor::on_main_exited(State& s, const RunnerEvent& ev) {
   s.main_done = true;
   s.rec.ending.exit_code = ev.exit_code;
   s.rec.ending.term_signal = ev.term_signal;
+  s.rec.ending.signal_sent_by_us = ev.term_signal.has_value() && !s.rec.signals.empty();
   if (s.phase != Phase::running) return;
   s.end_run(m_clock.now());
   if (!s.settings.tree_kill || m_runner.tree_empty()) {

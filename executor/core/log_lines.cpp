@@ -107,9 +107,8 @@ std::string status_phrase(const AttemptRecord& rec) {
   if (rec.ending.exit_code) {
     out = "exited " + std::to_string(*rec.ending.exit_code);
   } else if (rec.ending.term_signal) {
-    const bool ours = !rec.signals.empty();
     out = "killed by " + policy::signal_name(*rec.ending.term_signal) +
-          (ours ? " (sent by jobwarden)" : " (not sent by jobwarden)");
+          (rec.ending.signal_sent_by_us ? " (sent by jobwarden)" : " (not sent by jobwarden)");
   }
   return out;
 }

@@ -105,21 +105,37 @@ TEST_CASE("the attempt cap and the retry-time budget bound every policy") {
 
   p.limits.max_attempts = 10;
   DecisionContext ctx;
-  ctx.retry_time_spent = p.limits.max_retry_time;
+  ctx.retry_time_spent = p.limits.max_retry_time - Duration{1000};  // less than the 5 s backoff left
   d = decide(p, ctx, {locked});
   CHECK_FALSE(d.retry);
-  CHECK(d.reason.find("retry time budget") != std::string::npos);
+  CHECK(d.reason.find("retry time budget 30m would be exceeded") != std::string::npos);
 }
 
-TEST_CASE("a cancelled attempt is never retried even by a matching rule") {
+TEST_CASE("a cancelled attempt skips the rules: never retried, never passed by a rule") {
   Policy p = embedded_default_policy();
   Rule any;
   any.name = "retry-everything";
   any.retry = 3;
+  any.then = Action::pass;
   p.rules = {any};
   const Decision d = decide(p, DecisionContext{}, {fact(Outcome::cancelled)});
   CHECK_FALSE(d.retry);
-  CHECK(d.reason.find("never retried") != std::string::npos);
+  CHECK(d.action == Action::fail);
+  CHECK(d.rule.empty());
+  CHECK(d.reason.find("fallback for cancelled") != std::string::npos);
+}
+
+TEST_CASE("a rule's attempts count only while it keeps matching") {
+  Policy p = lock_policy();
+  AttemptFacts locked = fact(Outcome::red, 100);
+  locked.output_tail = "Could not get lock";
+  locked.matched_rule = "dpkg-lock";
+  AttemptFacts other = fact(Outcome::timeout, {}, true);
+  other.matched_rule = "starved-timeout";
+  // lock, lock, starved, lock: the run ending now is 1 long, so 2 more attempts remain.
+  const Decision d = decide(p, DecisionContext{}, {locked, locked, other, locked});
+  CHECK(d.retry);
+  CHECK(d.reason.find("matched 1/3") != std::string::npos);
 }
 
 TEST_CASE("backoff grows by the factor, is capped, and jitter scales it") {

@@ -34,7 +34,8 @@ TEST_CASE("durations format compactly and round-trip") {
   CHECK(format_duration(Duration{90'000}) == "1m30s");
   CHECK(format_duration(Duration{5'400'000}) == "1h30m");
   CHECK(format_duration(Duration{2500}) == "2.50s");
-  for (long long ms : {1LL, 999LL, 1000LL, 61'000LL, 3'600'000LL, 86'400'000LL}) {
+  CHECK(format_duration(Duration{61'500}) == "1m1s500ms");
+  for (long long ms : {1LL, 999LL, 1000LL, 61'000LL, 61'500LL, 3'600'000LL, 86'400'000LL, 3'723'004LL}) {
     const auto back = parse_duration(format_duration(Duration{ms}));
     REQUIRE(back.ok);
     CHECK(back.value.count() == ms);

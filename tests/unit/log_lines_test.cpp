@@ -42,6 +42,7 @@ TEST_CASE("the attempt summary carries the evidence") {
   r.number = 1;
   r.outcome = policy::Outcome::timeout;
   r.ending.term_signal = 15;
+  r.ending.signal_sent_by_us = true;
   r.signals.push_back({});
   r.step_exit_code = 124;
   r.run_seconds = 2.0;

@@ -1,0 +1,117 @@
+#include "executor/cli/policy_command.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "adapters/dialects.hpp"
+#include "executor/cli/policy_source.hpp"
+#include "policy/explain.hpp"
+#include "policy/signals.hpp"
+
+namespace jobwarden::cli {
+namespace {
+
+void print_errors(const PolicySource& src) {
+  for (const auto& e : src.loaded.errors) std::cerr << e.to_string() << "\n";
+  std::cerr << src.label() << ": " << src.loaded.errors.size()
+            << (src.loaded.errors.size() == 1 ? " error" : " errors") << "\n";
+}
+
+// The attempt `explain` imagines, from its arguments; "" or why not.
+std::string facts_from(const ExplainArgs& a, policy::AttemptFacts& f, std::string& output) {
+  const auto outcome = policy::parse_outcome(a.outcome);
+  if (!outcome) return "unknown outcome '" + a.outcome + "' (expected success, red, timeout, oom, signal, cancelled or error)";
+  f.outcome = *outcome;
+  f.exit_code = a.exit_code;
+  if (!a.signal.empty()) {
+    f.signal = policy::parse_signal(a.signal);
+    if (!f.signal) return "unknown signal '" + a.signal + "'";
+  }
+  f.starved = a.starved;
+  if (!a.duration.empty()) {
+    const auto d = policy::parse_duration(a.duration);
+    if (!d.ok) return d.error;
+    f.duration = d.value;
+  }
+  if (!a.output_file.empty()) {
+    std::ifstream in(a.output_file, std::ios::binary);
+    if (!in) return "cannot read " + a.output_file;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    output = ss.str();
+    if (output.size() > 64 * 1024) output.erase(0, output.size() - 64 * 1024);  // the tail a run keeps
+  }
+  return "";
+}
+
+// Step exit code of the imagined attempt, as the supervisor would compute it.
+int step_code(const policy::AttemptFacts& f) {
+  switch (f.outcome) {
+    case policy::Outcome::success: return 0;
+    case policy::Outcome::timeout: return 124;
+    case policy::Outcome::oom: return 137;
+    case policy::Outcome::error: return f.exit_code.value_or(127);
+    default: break;
+  }
+  if (f.exit_code) return *f.exit_code;
+  return f.signal ? 128 + *f.signal : 1;
+}
+
+}  // namespace
+
+int policy_check(const std::string& file) {
+  const PolicySource src = load_policy_source(file);
+  if (!src.loaded.ok()) {
+    print_errors(src);
+    return adapters::k_exit_config;
+  }
+  std::cout << src.label() << ": valid (" << src.loaded.policy->rules.size() << " rules, "
+            << src.loaded.policy->steps.size() << " step overrides)\n";
+  return 0;
+}
+
+int policy_default() {
+  std::cout << policy::embedded_default_policy_yaml();
+  return 0;
+}
+
+int policy_explain(const ExplainArgs& a) {
+  const PolicySource src = load_policy_source(a.file);
+  if (!src.loaded.ok()) {
+    print_errors(src);
+    return adapters::k_exit_config;
+  }
+  const policy::Policy& p = *src.loaded.policy;
+  policy::AttemptFacts facts;
+  std::string output;
+  if (const std::string bad = facts_from(a, facts, output); !bad.empty()) {
+    std::cerr << "jobwarden: usage error: " << bad << "\n";
+    return adapters::k_exit_usage;
+  }
+  facts.output_tail = output;
+  std::cout << "policy: " << src.label() << "\nattempt " << a.attempt << " of step '" << a.step
+            << "': outcome " << a.outcome << "\n";
+  std::string matched;
+  for (const auto& e : policy::explain_rules(p, facts, a.step)) {
+    std::cout << (e.matched ? "  MATCH   " : "  no      ") << "rule '" << e.rule << "'";
+    for (std::size_t i = 0; i < e.mismatches.size(); ++i) std::cout << (i ? "; " : ": ") << e.mismatches[i];
+    std::cout << "\n";
+    if (e.matched) matched = e.rule;
+  }
+  // Attempts before this one are taken to have ended the same way.
+  std::vector<policy::AttemptFacts> history(static_cast<std::size_t>(std::max(a.attempt, 1)), facts);
+  for (auto& h : history) h.matched_rule = matched;
+  policy::DecisionContext ctx;
+  ctx.step = a.step;
+  const policy::Decision d = policy::decide(p, ctx, history);
+  if (d.retry) {
+    std::cout << "=> retry after about " << policy::format_duration(d.backoff) << " (" << d.reason << ")\n";
+  } else {
+    std::cout << "=> " << policy::to_string(d.action) << " (" << d.reason << "); exit code "
+              << adapters::generic_exit_code(d.action, step_code(facts)) << " (--ci generic)\n";
+  }
+  return 0;
+}
+
+}  // namespace jobwarden::cli
