@@ -18,7 +18,8 @@ std::string jobwarden_binary() { return JOBWARDEN_BINARY; }
 std::string tree_helper() { return JOBWARDEN_TREE_HELPER; }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv,
-                           const std::vector<std::string>& env_overrides) {
+                           const std::vector<std::string>& env_overrides, const std::string& cwd,
+                           bool new_session) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) std::abort();
   std::vector<std::string> env;
@@ -35,7 +36,12 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
   cenv.push_back(nullptr);
   m_pid = fork();
   if (m_pid == 0) {
-    setpgid(0, 0);  // like gitlab-runner: its own process group
+    if (new_session) {
+      setsid();
+    } else {
+      setpgid(0, 0);  // like gitlab-runner: its own process group
+    }
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     const int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     dup2(out[1], 1);
@@ -121,8 +127,8 @@ ChildResult ChildProcess::wait(std::chrono::milliseconds limit) {
 }
 
 ChildResult run_child(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                      std::chrono::milliseconds limit) {
-  ChildProcess child(argv, env);
+                      std::chrono::milliseconds limit, const std::string& cwd) {
+  ChildProcess child(argv, env, cwd);
   return child.wait(limit);
 }
 

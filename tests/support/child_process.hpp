@@ -19,7 +19,11 @@ struct ChildResult {
 
 class ChildProcess {
  public:
-  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env_overrides = {});
+  // `env_overrides` are NAME=VALUE (NAME= with an empty value unsets nothing: it sets "").
+  // `new_session`: setsid() instead of setpgid() (its own session, so its own
+  // scheduler autogroup where CONFIG_SCHED_AUTOGROUP is on).
+  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env_overrides = {},
+               const std::string& cwd = "", bool new_session = false);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -42,7 +46,8 @@ class ChildProcess {
 };
 
 ChildResult run_child(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-                      std::chrono::milliseconds limit = std::chrono::milliseconds(60000));
+                      std::chrono::milliseconds limit = std::chrono::milliseconds(60000),
+                      const std::string& cwd = "");
 
 // The jobwarden binary and the tree helper under test.
 std::string jobwarden_binary();
