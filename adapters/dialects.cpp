@@ -1,5 +1,7 @@
 #include "adapters/dialects.hpp"
 
+#include "adapters/gitlab/custom_executor.hpp"
+
 #include <array>
 #include <chrono>
 #include <utility>
@@ -39,7 +41,7 @@ class GenericDialect : public core::CiDialect {
 // GitLab job-log sections (gitlab Rails parser: name [a-zA-Z0-9_.-]+,
 // options decided at start only, so every attempt starts collapsed and its
 // summary is printed after section_end).
-class GitlabDialect final : public GenericDialect {
+class GitlabDialect : public GenericDialect {
  public:
   GitlabDialect() : GenericDialect(CiKind::gitlab) {}
   std::string section_start(const std::string& id, const std::string& title,
@@ -49,6 +51,28 @@ class GitlabDialect final : public GenericDialect {
   }
   std::string section_end(const std::string& id, core::WallTime at) const override {
     return "\x1b[0Ksection_end:" + std::to_string(unix_seconds(at)) + ":" + id + "\r\x1b[0K\n";
+  }
+  // Bold green for pass, yellow for unstable, red otherwise (GitLab renders ANSI).
+  std::string verdict_text(policy::Action a, const std::string& text) const override {
+    const char* colour = a == policy::Action::pass ? "\x1b[32;1m" : a == policy::Action::unstable ? "\x1b[33;1m" : "\x1b[31;1m";
+    return colour + text + "\x1b[0m";
+  }
+};
+
+class GitlabCustomExecutorDialect final : public GitlabDialect {
+ public:
+  int exit_code(policy::Action a, int step_code) const override {
+    return gitlab::driver_exit(a, step_code).exit_code;
+  }
+  std::string describe_exit(policy::Action a, int step_code) const override {
+    const gitlab::DriverExit d = gitlab::driver_exit(a, step_code);
+    std::string text = "exit code " + std::to_string(d.exit_code);
+    if (d.build_exit_code) {
+      text += " (build failure; " + std::to_string(*d.build_exit_code) + " in BUILD_EXIT_CODE_FILE)";
+    } else if (d.exit_code == gitlab::k_system_failure) {
+      text += " (system failure: GitLab reports runner_system_failure)";
+    }
+    return text;
   }
 };
 
@@ -134,6 +158,10 @@ std::unique_ptr<core::CiDialect> make_dialect(CiKind kind) {
     case CiKind::generic: break;
   }
   return std::make_unique<GenericDialect>(kind);
+}
+
+std::unique_ptr<core::CiDialect> make_gitlab_custom_executor_dialect() {
+  return std::make_unique<GitlabCustomExecutorDialect>();
 }
 
 int generic_exit_code(policy::Action action, int step_exit_code) {

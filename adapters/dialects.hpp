@@ -25,6 +25,10 @@ CiKind detect_ci(const EnvLookup& env);
 
 std::unique_ptr<core::CiDialect> make_dialect(CiKind kind);
 
+// `jobwarden gitlab run`: GitLab's log sections and colours, and the custom
+// executor's exit codes (0, 1 with BUILD_EXIT_CODE_FILE, 2).
+std::unique_ptr<core::CiDialect> make_gitlab_custom_executor_dialect();
+
 // Exit codes shared by every dialect of `jobwarden run` (PRODUCT.md §5).
 inline constexpr int k_exit_unstable = 79;
 inline constexpr int k_exit_system_failure = 75;  // EX_TEMPFAIL: retry me elsewhere

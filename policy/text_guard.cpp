@@ -54,6 +54,7 @@ struct NestingState {
   std::vector<int> indents;      // columns of the enclosing block levels
   int block_scalar_indent = -1;  // >= 0 inside a | or > scalar whose header line had this indent
   int line_number = 0;
+  std::string_view what;  // "a policy", for messages
 };
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
@@ -119,7 +120,8 @@ bool ends_with_block_scalar_header(std::string_view significant) {
 std::optional<TextProblem> too_deep(const NestingState& st, std::size_t i) {
   return TextProblem{st.line_number, static_cast<int>(i) + 1,
                      "nesting deeper than " + std::to_string(k_max_policy_nesting) +
-                         " levels (a policy needs about 6): not a policy file"};
+                         " levels (a real file needs about 6): not " + std::string(st.what) +
+                         " file"};
 }
 
 // Accounts for the character at `i` (outside quotes and comments): opens a
@@ -184,20 +186,19 @@ std::optional<TextProblem> process_line(NestingState& st, std::string_view line)
 
 }  // namespace
 
-std::optional<TextProblem> find_encoding_problem(std::string_view text) {
+std::optional<TextProblem> find_encoding_problem(std::string_view text, std::string_view what) {
+  const std::string must = ": " + std::string(what) + " must be UTF-8 text";
   int line = 1;
   int column = 1;
   for (std::size_t i = 0; i < text.size();) {
     const auto b = static_cast<unsigned char>(text[i]);
-    if (b == 0) return TextProblem{line, column, "NUL byte: a policy must be UTF-8 text"};
+    if (b == 0) return TextProblem{line, column, "NUL byte" + must};
     if (is_control(b)) {
-      return TextProblem{line, column,
-                         "control character " + hex_byte(b) + ": a policy must be UTF-8 text"};
+      return TextProblem{line, column, "control character " + hex_byte(b) + must};
     }
     const std::size_t n = utf8_length(text.substr(i));
     if (n == 0) {
-      return TextProblem{line, column,
-                         "invalid UTF-8 byte " + hex_byte(b) + ": a policy must be UTF-8 text"};
+      return TextProblem{line, column, "invalid UTF-8 byte " + hex_byte(b) + must};
     }
     if (b == '\n') {
       ++line;
@@ -210,8 +211,9 @@ std::optional<TextProblem> find_encoding_problem(std::string_view text) {
   return std::nullopt;
 }
 
-std::optional<TextProblem> find_layout_problem(std::string_view text) {
+std::optional<TextProblem> find_layout_problem(std::string_view text, std::string_view what) {
   NestingState st;
+  st.what = what;
   while (!text.empty()) {
     ++st.line_number;
     const std::size_t end = text.find('\n');

@@ -21,7 +21,9 @@ struct TextProblem {
 };
 
 // The first NUL byte, control character or invalid UTF-8 sequence, if any.
-std::optional<TextProblem> find_encoding_problem(std::string_view text);
+// Messages name the text as `what` ("a policy must be UTF-8 text").
+std::optional<TextProblem> find_encoding_problem(std::string_view text,
+                                                 std::string_view what = "a policy");
 
 // The first place where a conservative estimate of the YAML nesting depth
 // (indentation levels + block indicators on the line + open flow brackets)
@@ -29,6 +31,7 @@ std::optional<TextProblem> find_encoding_problem(std::string_view text);
 // comments and block scalars are skipped. The estimate is meant to catch
 // hostile and absurd files with a clear message; it is not a YAML parser, and
 // yaml-cpp's own DepthGuard remains as the last line of defence.
-std::optional<TextProblem> find_layout_problem(std::string_view text);
+std::optional<TextProblem> find_layout_problem(std::string_view text,
+                                               std::string_view what = "a policy");
 
 }  // namespace jobwarden::policy

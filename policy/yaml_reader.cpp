@@ -60,7 +60,7 @@ std::string unknown_hint(std::string_view name, std::span<const std::string_view
 }  // namespace
 
 std::string Entry::child_where() const {
-  if (where == k_policy_where) return "'" + key + "'";
+  if (where == k_policy_where || where == k_admin_where) return "'" + key + "'";
   return "'" + key + "' of " + where;
 }
 
@@ -140,8 +140,7 @@ void YamlReader::visit() {
   if (++m_nodes_visited <= k_max_nodes_visited) return;
   m_errors.push_back({m_file, 0, 0,
                       "more than " + std::to_string(k_max_nodes_visited) +
-                          " YAML nodes to read (a policy has a few hundred; aliases expanding?): "
-                          "not a policy file"});
+                          " YAML nodes to read (aliases expanding?): not " + m_a_noun + " file"});
   throw LoadAborted{};
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// INTERNAL to the policy loader (loader.cpp, *_reader.cpp): typed, strict
+// INTERNAL to the loaders (loader.cpp, *_reader.cpp, admin_config.cpp): typed, strict
 // reading of yaml-cpp nodes with error collection. Nothing outside the loader
 // includes this header: yaml-cpp stays behind load_policy().
 //
@@ -27,7 +27,9 @@ namespace jobwarden::policy::detail {
 struct LoadAborted {};
 
 inline constexpr std::size_t k_max_nodes_visited = 200'000;
-inline constexpr std::string_view k_policy_where = "the policy";  // `where` of the root map
+// `where` of the root map of a policy and of an admin configuration.
+inline constexpr std::string_view k_policy_where = "the policy";
+inline constexpr std::string_view k_admin_where = "the admin configuration";
 
 // One key: value pair of a map, with the description of the map it is in.
 struct Entry {
@@ -49,7 +51,9 @@ std::string join(std::span<const std::string_view> words);
 
 class YamlReader {
  public:
-  explicit YamlReader(std::string file) : m_file(std::move(file)) {}
+  // `a_noun` names the kind of file in messages ("not a policy file").
+  explicit YamlReader(std::string file, std::string_view a_noun = "a policy")
+      : m_file(std::move(file)), m_a_noun(a_noun) {}
 
   void error_at(const YAML::Mark& mark, std::string message);
   void error(const YAML::Node& node, std::string message);
@@ -86,6 +90,7 @@ class YamlReader {
   std::optional<std::string> scalar_text(const Entry& e, std::string_view expected);
 
   std::string m_file;
+  std::string m_a_noun;
   std::vector<PolicyError> m_errors;
   std::size_t m_nodes_visited = 0;
 };

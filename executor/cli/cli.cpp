@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "adapters/dialects.hpp"
+#include "executor/cli/gitlab_command.hpp"
 #include "executor/cli/policy_command.hpp"
 #include "executor/cli/run_command.hpp"
 
@@ -16,13 +17,6 @@ std::optional<policy::Duration> duration_option(const std::string& text, const c
   const auto parsed = policy::parse_duration(text);
   if (!parsed.ok) throw CLI::ValidationError(what, parsed.error);
   return parsed.value;
-}
-
-bool env_switch_on(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr) return true;
-  const std::string s(v);
-  return !(s == "0" || s == "false" || s == "off" || s == "no");
 }
 
 std::optional<std::string> env_lookup(const char* name) {
@@ -59,9 +53,7 @@ void finish_run_options(RunArgs& a) {
   o.ci = a.ci == "auto" ? adapters::detect_ci(env_lookup) : *adapters::parse_ci_kind(a.ci);
   o.timeout = duration_option(a.timeout, "--timeout");
   o.grace = duration_option(a.grace, "--grace");
-  o.tree_kill = env_switch_on("JOBWARDEN_TREE_KILL");
-  o.starvation = env_switch_on("JOBWARDEN_STARVATION");
-  o.retry = env_switch_on("JOBWARDEN_RETRY");
+  o.switches = kill_switches_from_env();
 }
 
 struct PolicyArgs {
@@ -92,6 +84,27 @@ void add_policy_command(CLI::App& app, PolicyArgs& a) {
   a.print_default = policy->add_subcommand("default", "Print the embedded default policy (commented YAML)");
 }
 
+struct GitlabCommands {
+  GitlabArgs args;
+  CLI::App* config = nullptr;
+  CLI::App* prepare = nullptr;
+  CLI::App* run = nullptr;
+  CLI::App* cleanup = nullptr;
+};
+
+void add_gitlab_command(CLI::App& app, GitlabCommands& g) {
+  auto* gitlab = app.add_subcommand("gitlab", "GitLab Runner custom-executor driver");
+  gitlab->require_subcommand(1);
+  gitlab->add_option("--admin-config", g.args.admin_config, "Admin configuration (default /etc/jobwarden/config.yaml)")
+      ->envname("JOBWARDEN_ADMIN_CONFIG");
+  g.config = gitlab->add_subcommand("config", "config_exec: print builds_dir, cache_dir, ... as JSON");
+  g.prepare = gitlab->add_subcommand("prepare", "prepare_exec: check the host and print a banner");
+  g.run = gitlab->add_subcommand("run", "run_exec: run one stage's script under the supervisor");
+  g.run->add_option("script", g.args.script, "The runner's script file")->required();
+  g.run->add_option("stage", g.args.stage, "The stage name (build_script, after_script, get_sources, ...)")->required();
+  g.cleanup = gitlab->add_subcommand("cleanup", "cleanup_exec: kill whatever the job left behind");
+}
+
 }  // namespace
 
 int main_entry(int argc, char** argv) {
@@ -102,6 +115,8 @@ int main_entry(int argc, char** argv) {
   PolicyArgs policy_args;
   CLI::App* run = add_run_command(app, run_args);
   add_policy_command(app, policy_args);
+  GitlabCommands gitlab;
+  add_gitlab_command(app, gitlab);
   try {
     app.parse(argc, argv);
     if (run->parsed()) finish_run_options(run_args);
@@ -112,6 +127,10 @@ int main_entry(int argc, char** argv) {
     return adapters::k_exit_usage;
   }
   if (run->parsed()) return run_command(run_args.options);
+  if (gitlab.config->parsed()) return gitlab_config(gitlab.args);
+  if (gitlab.prepare->parsed()) return gitlab_prepare(gitlab.args);
+  if (gitlab.run->parsed()) return gitlab_run(gitlab.args);
+  if (gitlab.cleanup->parsed()) return gitlab_cleanup(gitlab.args);
   if (policy_args.check->parsed()) return policy_check(policy_args.check_file);
   if (policy_args.explain_cmd->parsed()) return policy_explain(policy_args.explain);
   return policy_default();

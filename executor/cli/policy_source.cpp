@@ -28,16 +28,19 @@ PolicySource load_policy_source(const std::string& explicit_path) {
   } else if (std::filesystem::is_regular_file(k_policy_file_name, ec)) {
     src.path = k_policy_file_name;
   }
-  if (src.path.empty()) {
-    src.text = std::string(policy::embedded_default_policy_yaml());
-    src.loaded = policy::load_policy(src.text, "embedded default");
-    return src;
-  }
+  if (src.path.empty()) return embedded_policy_source();
   if (std::filesystem::is_directory(src.path, ec) || !read_capped(src.path, src.text)) {
     src.loaded.errors.push_back({src.path, 0, 0, "cannot read the policy file"});
     return src;
   }
   src.loaded = policy::load_policy(src.text, src.path);
+  return src;
+}
+
+PolicySource embedded_policy_source() {
+  PolicySource src;
+  src.text = std::string(policy::embedded_default_policy_yaml());
+  src.loaded = policy::load_policy(src.text, "embedded default");
   return src;
 }
 

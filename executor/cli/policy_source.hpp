@@ -23,4 +23,7 @@ struct PolicySource {
 // `explicit_path` empty: discovery. Never throws; errors are in loaded.errors.
 PolicySource load_policy_source(const std::string& explicit_path);
 
+// The embedded default, without looking for a file.
+PolicySource embedded_policy_source();
+
 }  // namespace jobwarden::cli

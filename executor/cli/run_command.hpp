@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "adapters/dialects.hpp"
+#include "executor/cli/step_execution.hpp"
 #include "policy/duration.hpp"
 
 namespace jobwarden::cli {
@@ -19,10 +20,7 @@ struct RunOptions {
   std::optional<policy::Duration> timeout;  // command line / env over the policy
   std::optional<policy::Duration> grace;
   bool quiet = false;
-  // Kill-switches, from the environment (JOBWARDEN_TREE_KILL=0, ...).
-  bool tree_kill = true;
-  bool starvation = true;
-  bool retry = true;
+  KillSwitches switches;                    // from the environment
 };
 
 int run_command(const RunOptions& options);

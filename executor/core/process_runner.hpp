@@ -20,6 +20,7 @@ struct SpawnRequest {
   std::vector<std::string> argv;   // argv[0] is searched on PATH when it has no '/'
   bool tree_kill = true;           // false: only the direct child is ever signalled
                                    // (the supervisor sets it from AttemptSettings)
+  std::vector<std::string> extra_env;  // NAME=VALUE added to (or replacing in) our environment
 };
 
 struct StartResult {

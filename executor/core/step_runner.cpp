@@ -1,5 +1,7 @@
 #include "executor/core/step_runner.hpp"
 
+#include <algorithm>
+
 #include "executor/core/ci_dialect.hpp"
 #include "executor/core/job_log.hpp"
 #include "executor/core/log_lines.hpp"
@@ -61,7 +63,7 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
     if (start.empty()) m_log.info(header);
     m_log.raw_marker(start);
 
-    result.attempts.push_back(supervisor.run(request.spawn, request.settings, number));
+    result.attempts.push_back(supervisor.run(request.spawn, settings_for_attempt(request, number), number));
     const AttemptRecord& rec = result.attempts.back();
     m_log.raw_marker(m_log.dialect().section_end(id, m_clock.wall_now()));
     m_log.info(attempt_summary(rec, max_attempts));
@@ -79,6 +81,7 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
       decision.action = policy::Action::fail;
       decision.reason = "cancelled while cleaning up: no further attempt";
     }
+    if (decision.retry) refuse_retry_without_time(decision, request, policy, rec, number + 1);
     m_log.info(decision_line(decision));
     result.decisions.push_back(decision);
     if (rec.cancel_signal != 0) result.cancel_signal = rec.cancel_signal;
@@ -90,6 +93,39 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
   }
   settle(result, request, policy);
   return result;
+}
+
+AttemptSettings StepRunner::settings_for_attempt(const StepRequest& request, int number) {
+  AttemptSettings s = request.settings;
+  if (!request.deadline) return s;
+  const auto left = std::chrono::duration_cast<Millis>(*request.deadline - m_clock.now());
+  const Millis capped = std::max(std::min(s.timeout, left), Millis{1000});
+  if (capped < s.timeout) {
+    m_log.info("attempt " + std::to_string(number) + ": timeout capped from " +
+               policy::format_duration(s.timeout) + " to " + policy::format_duration(capped) +
+               " by the job's deadline");
+    s.timeout = capped;
+  }
+  return s;
+}
+
+// A retry that cannot finish before the deadline is not started: the rule's
+// final action applies instead, so the verdict is ours and not the CI's timeout.
+void StepRunner::refuse_retry_without_time(policy::Decision& decision, const StepRequest& request,
+                                           const policy::Policy& policy, const AttemptRecord& last,
+                                           int next) {
+  if (!request.deadline) return;
+  const double left = seconds_between(m_clock.now() + decision.backoff, *request.deadline);
+  const double needs = std::max(last.run_seconds, 1.0);
+  if (left >= needs) return;
+  decision.retry = false;
+  decision.action = policy::Action::fail;
+  for (const auto& rule : policy.rules) {
+    if (rule.name == decision.rule) decision.action = rule.then;
+  }
+  decision.reason = "rule '" + decision.rule + "': no time left for attempt " + std::to_string(next) +
+                    " (needs about " + policy::format_seconds(needs) + ", " +
+                    policy::format_seconds(std::max(left, 0.0)) + " left before the job's deadline)";
 }
 
 // Returns false when the CI cancelled us during the sleep.
@@ -132,8 +168,9 @@ void StepRunner::settle(StepResult& result, const StepRequest& request, const po
                            std::string(policy::to_string(last.outcome)) + " after " + attempts +
                            " (" + result.reason + ")";
   m_log.raw_marker(m_log.dialect().annotation(result.action, "jobwarden: " + text));
-  m_log.verdict("verdict: " + std::string(policy::to_string(result.action)) + ": " + text +
-                "; exit code " + std::to_string(result.exit_code));
+  m_log.verdict(m_log.dialect().verdict_text(
+      result.action, "verdict: " + std::string(policy::to_string(result.action)) + ": " + text +
+                         "; " + m_log.dialect().describe_exit(result.action, result.step_exit_code)));
 }
 
 }  // namespace jobwarden::core

@@ -20,6 +20,10 @@ struct StepRequest {
   SpawnRequest spawn;
   AttemptSettings settings;    // resolved: command line over policy over defaults
   bool retries_enabled = true;
+  // When the whole step must be over (a CI job's own timeout, less a margin):
+  // each attempt's timeout is capped to the time left, and no retry starts
+  // that cannot finish in it (judged by the previous attempt's duration).
+  std::optional<MonoTime> deadline;
 };
 
 struct StepResult {
@@ -43,6 +47,9 @@ class StepRunner {
 
  private:
   bool sleep_backoff(StepResult& result, Millis backoff);
+  AttemptSettings settings_for_attempt(const StepRequest& request, int number);
+  void refuse_retry_without_time(policy::Decision& decision, const StepRequest& request,
+                                 const policy::Policy& policy, const AttemptRecord& last, int next);
   void settle(StepResult& result, const StepRequest& request, const policy::Policy& policy);
 
   ProcessRunner& m_runner;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <sched.h>
 #include <string>
+#include <unistd.h>
 
 #include "executor/platform/fd.hpp"
 
@@ -63,6 +64,19 @@ std::optional<double> cgroup_cpu_quota() {
 }
 
 }  // namespace
+
+std::string cgroup2_mount_point() { return cgroup2_mount(); }
+
+bool schedstat_available() {
+  std::string text;
+  return read_small_file("/proc/thread-self/schedstat", text) && !text.empty();
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
 
 std::optional<double> usable_cpus() {
   cpu_set_t set;

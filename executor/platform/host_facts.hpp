@@ -3,6 +3,7 @@
 // and the host-wide CPU pressure (PSI), which is context, never decisive.
 
 #include <optional>
+#include <string>
 
 namespace jobwarden::platform {
 
@@ -12,5 +13,14 @@ std::optional<double> usable_cpus();
 
 // /proc/pressure/cpu "some" total in microseconds; empty without PSI.
 std::optional<unsigned long long> cpu_pressure_some_us();
+
+// Where cgroup v2 is mounted ("" when it is not), from /proc/self/mountinfo.
+std::string cgroup2_mount_point();
+
+// Whether /proc/PID/task/TID/schedstat exists (the CPU-wait evidence).
+bool schedstat_available();
+
+// This host's name ("" when unknown).
+std::string host_name();
 
 }  // namespace jobwarden::platform

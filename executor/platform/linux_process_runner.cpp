@@ -66,7 +66,7 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
     result.exit_code = 125;
     return result;
   }
-  SpawnOptions spawn{request.argv, child_out, child_err, true};
+  SpawnOptions spawn{request.argv, request.extra_env, child_out, child_err, true};
   const SpawnOutcome outcome = spawn_step(spawn);
   ::close(child_out);  // the child holds its own copies now
   ::close(child_err);

@@ -1,5 +1,6 @@
 #include "executor/platform/spawn.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -23,8 +24,8 @@ bool is_executable_file(const std::string& path) {
 
 // Child side; only async-signal-safe calls (we are single-threaded, but the
 // rule keeps this safe if that ever changes). Never returns.
-[[noreturn]] void exec_child(const char* path, char* const* argv, int out, int err, int report,
-                             bool pdeathsig, pid_t parent) {
+[[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, int out, int err,
+                             int report, bool pdeathsig, pid_t parent) {
   reset_signals_in_child();
   if (::setsid() < 0) goto fail;
   if (pdeathsig) {
@@ -36,11 +37,25 @@ bool is_executable_file(const std::string& path) {
     if (devnull < 0 || ::dup2(devnull, 0) < 0) goto fail;
     if (::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) goto fail;
   }
-  ::execve(path, argv, environ);
+  ::execve(path, argv, envp);
 fail:
   const int e = errno;
   (void)!::write(report, &e, sizeof e);
   ::_exit(e == ENOENT ? 127 : 126);
+}
+
+// Our environment with `extra` (NAME=VALUE) added, replacing same-named entries.
+std::vector<std::string> merged_environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const std::string key = entry.substr(0, entry.find('=') + 1);
+    const bool replaced = std::any_of(extra.begin(), extra.end(),
+                                      [&](const std::string& x) { return x.rfind(key, 0) == 0; });
+    if (!replaced) env.push_back(entry);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
 }
 
 }  // namespace
@@ -78,6 +93,10 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
   std::vector<char*> argv;
   for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  const std::vector<std::string> env = merged_environment(o.extra_env);
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
 
   int report[2];
   if (::pipe2(report, O_CLOEXEC) < 0) {
@@ -94,8 +113,8 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
     return r;
   }
   if (pid == 0) {
-    exec_child(path.c_str(), argv.data(), o.stdout_fd, o.stderr_fd, report_write.get(), o.pdeathsig,
-               parent);
+    exec_child(path.c_str(), argv.data(), envp.data(), o.stdout_fd, o.stderr_fd, report_write.get(),
+               o.pdeathsig, parent);
   }
   report_write.reset();
   int child_errno = 0;

@@ -11,6 +11,7 @@ namespace jobwarden::platform {
 
 struct SpawnOptions {
   std::vector<std::string> argv;
+  std::vector<std::string> extra_env;  // NAME=VALUE, overriding our own NAME
   int stdout_fd = -1;  // write ends given to the child as fd 1 and 2
   int stderr_fd = -1;
   bool pdeathsig = true;  // SIGKILL the child if jobwarden itself dies (last resort)

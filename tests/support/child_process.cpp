@@ -99,6 +99,7 @@ bool ChildProcess::wait_for_output(const std::string& needle, std::chrono::milli
 }
 
 void ChildProcess::send_signal(int sig) { kill(m_pid, sig); }
+void ChildProcess::send_group_signal(int sig) { kill(-m_pid, sig); }
 
 ChildResult ChildProcess::wait(std::chrono::milliseconds limit) {
   const auto until = std::chrono::steady_clock::now() + limit;

@@ -32,6 +32,7 @@ class ChildProcess {
   // Reads output until `needle` appears on stdout or stderr; false after `limit`.
   bool wait_for_output(const std::string& needle, std::chrono::milliseconds limit);
   void send_signal(int sig);
+  void send_group_signal(int sig);  // to its whole process group, as gitlab-runner does
   // Waits for the exit, reading output meanwhile; SIGKILLs and sets hung after `limit`.
   ChildResult wait(std::chrono::milliseconds limit = std::chrono::milliseconds(60000));
 

@@ -130,3 +130,27 @@ TEST_CASE("section ids keep only the characters GitLab accepts") {
   CHECK(core::section_id("build job/1", 3) == "jobwarden_build_job_1_a3");
   CHECK(core::section_id("step_script.x-1", 1) == "jobwarden_step_script.x-1_a1");
 }
+
+TEST_CASE("a step deadline caps the attempt timeout and refuses a retry that cannot finish") {
+  StepHarness h;
+  h.request.settings.timeout = Millis{30'000};
+  h.request.deadline = MonoTime{} + Millis{45'000};
+  auto starved_30s = starved_timeout();
+  starved_30s.usage.cpu_seconds = 5.0;
+  starved_30s.usage.cpu_wait_seconds = 20.0;
+  h.runner.scripts = {starved_30s, starved_30s};
+  const auto result = h.run();
+  // Attempt 1 times out at 30 s; 5 s of backoff would leave 10 s, less than 30 s.
+  REQUIRE(result.attempts.size() == 1);
+  CHECK(result.action == Action::system_failure);
+  CHECK(result.reason.find("no time left for attempt 2 (needs about 30.00s, 9.99s left") != std::string::npos);
+}
+
+TEST_CASE("the first attempt's timeout is capped to the time left before the deadline") {
+  StepHarness h;
+  h.request.deadline = MonoTime{} + Millis{4'000};
+  h.runner.scripts = {starved_timeout()};
+  const auto result = h.run();
+  CHECK(result.attempts[0].run_seconds == doctest::Approx(4.0));
+  CHECK(h.log_sink.all().find("timeout capped from 10s to 4s by the job's deadline") != std::string::npos);
+}

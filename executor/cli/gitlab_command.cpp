@@ -1,0 +1,138 @@
+#include "executor/cli/gitlab_command.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "adapters/gitlab/custom_executor.hpp"
+#include "executor/cli/gitlab_run.hpp"
+#include "executor/io/gitlab_job.hpp"
+#include "executor/io/report.hpp"
+#include "executor/platform/host_facts.hpp"
+#include "executor/platform/job_sweeper.hpp"
+#include "policy/admin_config.hpp"
+
+namespace jobwarden::cli {
+namespace {
+
+namespace gl = adapters::gitlab;
+
+std::string env_or(const char* name, const std::string& fallback = "") {
+  const char* v = std::getenv(name);
+  return v == nullptr ? fallback : std::string(v);
+}
+
+long long now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Host problems exit 2 so that the runner retries preparation (and never 1:
+// that would blame the user's script).
+int host_fault(const std::string& what) {
+  std::cerr << "jobwarden: host fault: " << what << "\n";
+  return gl::k_system_failure;
+}
+
+// "" when `dir` exists (or was created) and a file can be created in it.
+std::string check_writable_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return "cannot create " + dir + ": " + ec.message();
+  const std::string probe = dir + "/.jobwarden-probe";
+  const std::string error = io::write_atomically(probe, "probe\n");
+  if (!error.empty()) return dir + " is not writable: " + error;
+  fs::remove(probe, ec);
+  return "";
+}
+
+std::string job_id_from_response() {
+  const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE"));
+  return response ? response->job_id : env_or("CUSTOM_ENV_CI_JOB_ID");
+}
+
+}  // namespace
+
+std::optional<policy::AdminConfig> load_admin_or_report(const std::string& path) {
+  const auto loaded = policy::load_admin_config_file(path.empty() ? policy::k_default_admin_config_path : path);
+  if (loaded.ok()) return loaded.config;
+  for (const auto& e : loaded.errors) std::cerr << "jobwarden: admin configuration: " << e.to_string() << "\n";
+  return std::nullopt;
+}
+
+int gitlab_config(const GitlabArgs& args) {
+  const auto admin = load_admin_or_report(args.admin_config);
+  if (!admin) return host_fault("the admin configuration is invalid");
+  std::string error;
+  (void)io::load_or_create_job_state(env_or("TMPDIR", "/tmp"), now_unix(), job_id_from_response(), error);
+  if (!error.empty()) return host_fault(error);
+  const std::string builds_dir =
+      admin->builds_dir_is_shared
+          ? admin->builds_dir
+          : gl::slot_builds_dir(admin->builds_dir, env_or("CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN"),
+                                env_or("CUSTOM_ENV_CI_CONCURRENT_ID"));
+  for (const std::string& dir : {builds_dir, admin->cache_dir}) {
+    if (const std::string problem = check_writable_dir(dir); !problem.empty()) return host_fault(problem);
+  }
+  std::cout << io::render_config_output(builds_dir, admin->cache_dir, admin->builds_dir_is_shared,
+                                        platform::host_name(), JOBWARDEN_VERSION)
+            << std::flush;
+  return std::cout ? 0 : gl::k_system_failure;
+}
+
+int gitlab_prepare(const GitlabArgs& args) {
+  const auto admin = load_admin_or_report(args.admin_config);
+  if (!admin) return host_fault("the admin configuration is invalid");
+  std::string error;
+  (void)io::load_or_create_job_state(env_or("TMPDIR", "/tmp"), now_unix(), job_id_from_response(), error);
+  if (!error.empty()) return host_fault(error);
+  if (const std::string problem = check_writable_dir(admin->builds_dir); !problem.empty()) {
+    return host_fault(problem);
+  }
+  const std::string cgroup = platform::cgroup2_mount_point();
+  std::cout << "jobwarden " << JOBWARDEN_VERSION << " on " << platform::host_name() << ": tree kill "
+            << (admin->tree_kill ? "on" : "OFF") << ", retries " << (admin->retry ? "on" : "OFF")
+            << ", starvation detection " << (admin->starvation ? "on" : "OFF") << "\n"
+            << "jobwarden: evidence: schedstat " << (platform::schedstat_available() ? "yes" : "NO")
+            << ", PSI " << (platform::cpu_pressure_some_us() ? "yes" : "NO") << ", cgroup v2 "
+            << (cgroup.empty() ? std::string("not mounted") : "at " + cgroup) << "; admin configuration "
+            << admin->source << "\n"
+            << std::flush;
+  return 0;
+}
+
+int gitlab_cleanup(const GitlabArgs&) {
+  // Never fails the job: warnings only (they go to the runner's log).
+  const auto state = io::load_job_state(env_or("TMPDIR", "/tmp"));
+  if (!state) {
+    std::cerr << "jobwarden: cleanup: no job state under $TMPDIR; nothing to do\n";
+    return 0;
+  }
+  const auto swept = platform::sweep_marked_processes(std::string(k_job_cookie_variable) + "=" + state->cookie,
+                                                      std::chrono::seconds(2), std::chrono::seconds(5));
+  for (const auto& p : swept.terminated) {
+    std::cerr << "jobwarden: cleanup: killed " << p.pid << " `" << p.command << "` left behind by the job\n";
+  }
+  for (const auto& p : swept.survivors) {
+    std::cerr << "jobwarden: warning: cleanup: " << p.pid << " `" << p.command << "` survived SIGKILL\n";
+  }
+  return 0;
+}
+
+int gitlab_run(const GitlabArgs& args) {
+  const std::string exit_file = env_or("BUILD_EXIT_CODE_FILE");
+  std::error_code ec;
+  if (!exit_file.empty()) std::filesystem::remove(exit_file, ec);  // never let a stale code be re-read
+  const auto admin = load_admin_or_report(args.admin_config);
+  if (!admin) return host_fault("the admin configuration is invalid");
+  const gl::DriverExit answer = run_gitlab_stage(*admin, args.script, args.stage);
+  if (answer.build_exit_code && !exit_file.empty()) {
+    const std::string error = io::write_atomically(exit_file, std::to_string(*answer.build_exit_code));
+    if (!error.empty()) return host_fault("cannot write BUILD_EXIT_CODE_FILE: " + error);
+  }
+  return answer.exit_code;
+}
+
+}  // namespace jobwarden::cli

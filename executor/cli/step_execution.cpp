@@ -1,0 +1,55 @@
+#include "executor/cli/step_execution.hpp"
+
+#include <cstdlib>
+#include <random>
+
+#include "executor/platform/linux_process_runner.hpp"
+#include "executor/platform/system_clock.hpp"
+
+namespace jobwarden::cli {
+
+std::optional<core::StepResult> execute_step(const core::StepRequest& request, const policy::Policy& policy,
+                                             core::JobLog& log) {
+  platform::RunnerOptions runner_options;
+  runner_options.subreaper = request.settings.tree_kill;
+  auto runner = platform::LinuxProcessRunner::create(runner_options);
+  if (!runner) {
+    log.warn("internal fault: " + runner.error().message());
+    return std::nullopt;
+  }
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  platform::SystemClock clock;
+  core::StepRunner step_runner(**runner, clock, log, [&] { return uniform(rng); });
+  return step_runner.run(request, policy);
+}
+
+KillSwitches kill_switches_from_env() {
+  KillSwitches k;
+  const auto read = [](const char* name, KillSwitch& sw) {
+    sw.on = env_switch_on(name);
+    if (!sw.on) sw.off_by = std::string(name) + "=0";
+  };
+  read("JOBWARDEN_TREE_KILL", k.tree_kill);
+  read("JOBWARDEN_STARVATION", k.starvation);
+  read("JOBWARDEN_RETRY", k.retry);
+  return k;
+}
+
+void announce_kill_switches(const KillSwitches& k, core::JobLog& log) {
+  if (!k.tree_kill.on) {
+    log.warn("tree kill is OFF (" + k.tree_kill.off_by + "): only the step's main process is "
+             "signalled and whatever it leaves behind keeps running");
+  }
+  if (!k.starvation.on) log.warn("starvation detection is OFF (" + k.starvation.off_by + ")");
+  if (!k.retry.on) log.warn("retries are OFF (" + k.retry.off_by + "): a rule's `then` applies at once");
+}
+
+bool env_switch_on(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr) return true;
+  const std::string s(v);
+  return !(s == "0" || s == "false" || s == "off" || s == "no");
+}
+
+}  // namespace jobwarden::cli

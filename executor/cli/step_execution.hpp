@@ -1,0 +1,36 @@
+#pragma once
+// What `jobwarden run` and `jobwarden gitlab run` share: create the real
+// runner, run the attempt loop, write the report.
+
+#include <optional>
+#include <string>
+
+#include "executor/core/job_log.hpp"
+#include "executor/core/step_runner.hpp"
+
+namespace jobwarden::cli {
+
+// Runs the step; nullopt when the runner could not be created (an internal
+// fault, already logged).
+std::optional<core::StepResult> execute_step(const core::StepRequest& request, const policy::Policy& policy,
+                                             core::JobLog& log);
+
+// A feature that can be switched off, and who switched it off ("" when on).
+struct KillSwitch {
+  bool on = true;
+  std::string off_by;  // e.g. "JOBWARDEN_TREE_KILL=0"
+};
+struct KillSwitches {
+  KillSwitch tree_kill, starvation, retry;
+};
+
+// From the environment (JOBWARDEN_TREE_KILL, JOBWARDEN_STARVATION, JOBWARDEN_RETRY).
+KillSwitches kill_switches_from_env();
+
+// Logs the kill-switches that are off, each with who switched it off.
+void announce_kill_switches(const KillSwitches& switches, core::JobLog& log);
+
+// Reads a JOBWARDEN_* style switch from the environment: on unless 0/false/off/no.
+bool env_switch_on(const char* name);
+
+}  // namespace jobwarden::cli

@@ -1,0 +1,84 @@
+#include "executor/io/gitlab_job.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "executor/io/report.hpp"
+
+namespace jobwarden::io {
+namespace {
+
+std::string state_path(const std::string& tmpdir) { return tmpdir + "/jobwarden/state.json"; }
+
+std::optional<nlohmann::json> read_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, false);  // no exceptions: discarded on error
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+std::string random_hex() {
+  std::mt19937_64 rng(std::random_device{}());
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+}  // namespace
+
+std::optional<GitlabJobState> load_job_state(const std::string& tmpdir) {
+  auto j = read_json_file(state_path(tmpdir));
+  if (!j || !(*j)["started_unix"].is_number_integer() || !(*j)["cookie"].is_string()) return std::nullopt;
+  return GitlabJobState{(*j)["started_unix"].get<long long>(), (*j)["cookie"].get<std::string>()};
+}
+
+GitlabJobState load_or_create_job_state(const std::string& tmpdir, long long now_unix,
+                                        const std::string& job_id, std::string& error) {
+  if (auto existing = load_job_state(tmpdir)) return *existing;
+  GitlabJobState s{now_unix, "jobwarden-" + (job_id.empty() ? std::string("job") : job_id) + "-" + random_hex()};
+  std::error_code ec;
+  std::filesystem::create_directories(tmpdir + "/jobwarden", ec);
+  const nlohmann::json j = {{"started_unix", s.started_unix}, {"cookie", s.cookie}};
+  error = ec ? "cannot create " + tmpdir + "/jobwarden: " + ec.message()
+             : write_atomically(state_path(tmpdir), j.dump() + "\n");
+  return s;
+}
+
+std::optional<JobResponse> read_job_response(const std::string& path) {
+  auto j = read_json_file(path);
+  if (!j) return std::nullopt;
+  JobResponse r;
+  const auto id = (*j)["id"];
+  if (id.is_number_integer()) r.job_id = std::to_string(id.get<long long>());
+  if (id.is_string()) r.job_id = id.get<std::string>();
+  const auto info = (*j)["runner_info"];
+  if (info.is_object() && info.contains("timeout") && info.at("timeout").is_number_integer()) {
+    r.timeout_seconds = info.at("timeout").get<long long>();
+  }
+  return r;
+}
+
+}  // namespace jobwarden::io
+
+namespace jobwarden::io {
+
+std::string render_config_output(const std::string& builds_dir, const std::string& cache_dir,
+                                 bool builds_dir_is_shared, const std::string& hostname,
+                                 const std::string& version) {
+  nlohmann::ordered_json j = {
+      {"builds_dir", builds_dir},
+      {"cache_dir", cache_dir},
+      {"builds_dir_is_shared", builds_dir_is_shared},
+      {"hostname", hostname},
+      {"driver", {{"name", "jobwarden"}, {"version", version}}},
+  };
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace jobwarden::io

@@ -1,0 +1,42 @@
+#pragma once
+// Per-job files of the GitLab custom-executor driver, under the job's
+// $TMPDIR (the runner deletes it after cleanup_exec):
+//  * <tmp>/jobwarden/state.json, written by the first driver call of the job:
+//    when the job started (for the deadline) and the cookie that marks every
+//    process the job's steps start (for cleanup);
+//  * the runner's JOB_RESPONSE_FILE, read for the trusted job id and timeout.
+
+#include <optional>
+#include <string>
+
+namespace jobwarden::io {
+
+struct GitlabJobState {
+  long long started_unix = 0;  // seconds
+  std::string cookie;          // value of JOBWARDEN_JOB_COOKIE in the steps' environment
+};
+
+// Loads the state, or creates it (started now, fresh cookie) when absent or
+// unreadable. "" error on success.
+GitlabJobState load_or_create_job_state(const std::string& tmpdir, long long now_unix,
+                                        const std::string& job_id, std::string& error);
+// Loads an existing state; nullopt when there is none.
+std::optional<GitlabJobState> load_job_state(const std::string& tmpdir);
+
+struct JobResponse {
+  std::string job_id;
+  std::optional<long long> timeout_seconds;  // runner_info.timeout
+};
+// Reads JOB_RESPONSE_FILE; nullopt when missing or not the expected JSON.
+std::optional<JobResponse> read_job_response(const std::string& path);
+
+}  // namespace jobwarden::io
+
+namespace jobwarden::io {
+
+// config_exec's answer: exactly one JSON object (spec section 5).
+std::string render_config_output(const std::string& builds_dir, const std::string& cache_dir,
+                                 bool builds_dir_is_shared, const std::string& hostname,
+                                 const std::string& version);
+
+}  // namespace jobwarden::io

@@ -1,0 +1,86 @@
+#pragma once
+// The admin configuration (PRODUCT.md §4, version 1): what the runner host's
+// administrator sets in /etc/jobwarden/config.yaml (or --admin-config) and a
+// repository policy cannot override. Ceilings on timeouts and retries,
+// feature kill-switches, the GitLab custom executor's directories.
+//
+// Contract:
+//  * Loading is as strict as the policy loader's (loader.hpp): unknown keys
+//    with a "did you mean" hint, wrong types, bad values, duplicate keys,
+//    unsupported or missing version, relative paths are all errors; every
+//    error names file:line:column; all are reported; hostile input is bounded
+//    by the same guards. A config is returned only when there is no error.
+//  * Nothing throws out of these functions.
+//  * Ceilings only ever lower a policy's values, and every change is reported
+//    as one line for the job log: never silently.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/duration.hpp"
+#include "policy/loader.hpp"
+#include "policy/model.hpp"
+
+namespace jobwarden::policy {
+
+inline constexpr const char* k_default_admin_config_path = "/etc/jobwarden/config.yaml";
+inline constexpr const char* k_builtin_admin_source = "built-in defaults";
+
+struct AdminConfig {
+  std::string source = k_builtin_admin_source;  // the file's path, or "built-in defaults"
+  // Ceilings; absent = no ceiling beyond the built-in bounds.
+  std::optional<Duration> max_timeout;  // per attempt
+  std::optional<Duration> max_grace;
+  std::optional<int> max_attempts;  // 1..k_max_policy_retry
+  std::optional<Duration> max_retry_time;
+  // Kill-switches: true = the feature is on. Honoured by the executor.
+  bool tree_kill = true;
+  bool cgroup = true;
+  bool subreaper = true;
+  bool retry = true;
+  bool starvation = true;
+  bool webhooks = true;
+  // The GitLab custom executor's directories (absolute paths).
+  std::string builds_dir = "/var/lib/jobwarden/builds";
+  std::string cache_dir = "/var/lib/jobwarden/cache";
+  bool builds_dir_is_shared = false;
+  // Policy file for the runner-owned GitLab stages (get_sources, caches,
+  // artifacts); "" = the embedded default policy.
+  std::string runner_stages_policy;
+};
+
+struct AdminLoadResult {
+  std::optional<AdminConfig> config;  // set only when errors is empty
+  std::vector<PolicyError> errors;    // in file order
+
+  bool ok() const { return config.has_value() && errors.empty(); }
+};
+
+// Parses and validates `yaml_text`; `file_name` names the source in errors and
+// becomes AdminConfig::source. Never throws.
+AdminLoadResult load_admin_config(std::string_view yaml_text, const std::string& file_name);
+
+// Reads `path` then load_admin_config. A path that does not exist (nothing
+// there, not even a dangling symlink) is not an error: the built-in defaults,
+// with source "built-in defaults". An unreadable, oversized or invalid file is
+// an error. Never throws.
+AdminLoadResult load_admin_config_file(const std::string& path);
+
+// Lowers `policy` to the admin ceilings: the timeout and grace of the defaults
+// and of every step to max_timeout / max_grace, limits.max_attempts and
+// limits.max_retry_time to the admin ones, every rule's retry to max_attempts.
+// Returns one line per value lowered, e.g. "policy timeout 2h of step 'build'
+// exceeds the admin ceiling 1h: clamped to 1h (/etc/jobwarden/config.yaml)";
+// none when the policy is within the ceilings. A step value inherited from
+// the defaults (equal to them) is lowered under the defaults' line, not
+// reported again.
+std::vector<std::string> apply_ceilings(const AdminConfig& admin, Policy& policy);
+
+// Lowers a command-line `value` of `what` ("timeout": max_timeout, "grace":
+// max_grace) to its ceiling. Returns the line reporting it ("--timeout 2h
+// exceeds ..."), or "" when `value` is within it or `what` has no ceiling.
+std::string clamp_duration(const AdminConfig& admin, const char* what, Duration& value);
+
+}  // namespace jobwarden::policy
