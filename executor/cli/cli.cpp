@@ -43,6 +43,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("--timeout", a.timeout, "Per-attempt timeout, e.g. 90s, 15m, 1h30m")->envname("JOBWARDEN_TIMEOUT");
   run->add_option("--grace", a.grace, "SIGTERM -> SIGKILL grace for the whole tree")->envname("JOBWARDEN_GRACE");
   run->add_option("--report", o.report_file, "Write the JSON report here")->envname("JOBWARDEN_REPORT");
+  run->add_option("--admin-config", o.admin_config, "Admin configuration (default /etc/jobwarden/config.yaml)")
+      ->envname("JOBWARDEN_ADMIN_CONFIG");
   run->add_flag("--quiet", o.quiet, "Only warnings and the verdict")->envname("JOBWARDEN_QUIET");
   run->add_option("command", o.command, "The step's command and its arguments (after --)")->required();
   return run;
@@ -53,7 +55,6 @@ void finish_run_options(RunArgs& a) {
   o.ci = a.ci == "auto" ? adapters::detect_ci(env_lookup) : *adapters::parse_ci_kind(a.ci);
   o.timeout = duration_option(a.timeout, "--timeout");
   o.grace = duration_option(a.grace, "--grace");
-  o.switches = kill_switches_from_env();
 }
 
 struct PolicyArgs {

@@ -7,6 +7,7 @@
 
 #include "adapters/gitlab/custom_executor.hpp"
 #include "executor/cli/gitlab_run.hpp"
+#include "executor/cli/step_execution.hpp"
 #include "executor/io/gitlab_job.hpp"
 #include "executor/io/report.hpp"
 #include "executor/platform/host_facts.hpp"
@@ -54,13 +55,6 @@ std::string job_id_from_response() {
 }
 
 }  // namespace
-
-std::optional<policy::AdminConfig> load_admin_or_report(const std::string& path) {
-  const auto loaded = policy::load_admin_config_file(path.empty() ? policy::k_default_admin_config_path : path);
-  if (loaded.ok()) return loaded.config;
-  for (const auto& e : loaded.errors) std::cerr << "jobwarden: admin configuration: " << e.to_string() << "\n";
-  return std::nullopt;
-}
 
 int gitlab_config(const GitlabArgs& args) {
   const auto admin = load_admin_or_report(args.admin_config);

@@ -49,17 +49,6 @@ PolicySource stage_policy(const policy::AdminConfig& admin, gl::StageKind kind, 
   return embedded_policy_source();
 }
 
-KillSwitches switches_for(const policy::AdminConfig& admin) {
-  KillSwitches k = kill_switches_from_env();
-  const auto admin_off = [&](bool admin_on, KillSwitch& sw) {
-    if (!admin_on) sw = {false, "admin configuration " + admin.source};
-  };
-  admin_off(admin.tree_kill && admin.subreaper, k.tree_kill);
-  admin_off(admin.starvation, k.starvation);
-  admin_off(admin.retry, k.retry);
-  return k;
-}
-
 // The job's deadline as a monotonic time point: its start (recorded by the
 // first driver call) plus the job timeout (trusted from JOB_RESPONSE_FILE),
 // less a margin so that jobwarden decides before GitLab does.
@@ -118,7 +107,7 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   if (!src.loaded.ok()) return bad_policy(src, info.kind, log);
   policy::Policy& policy = *src.loaded.policy;
   for (const auto& line : policy::apply_ceilings(admin, policy)) log.warn(line);
-  const KillSwitches switches = switches_for(admin);
+  const KillSwitches switches = kill_switches(admin);
   announce_kill_switches(switches, log);
   log.info("policy: " + src.label());
 

@@ -8,12 +8,19 @@
 namespace jobwarden::cli {
 namespace {
 
-core::AttemptSettings attempt_settings(const RunOptions& o, const policy::StepSettings& s) {
+// Command line over policy; both within the admin's ceilings (clamps are logged).
+core::AttemptSettings attempt_settings(const RunOptions& o, const policy::StepSettings& s,
+                                       const policy::AdminConfig& admin, const KillSwitches& k,
+                                       core::JobLog& log) {
   core::AttemptSettings a;
   a.timeout = o.timeout.value_or(s.timeout);
   a.grace = o.grace.value_or(s.grace);
-  a.tree_kill = o.switches.tree_kill.on;
-  a.starvation_enabled = o.switches.starvation.on;
+  for (const auto& [what, value] : {std::pair<const char*, policy::Duration*>{"timeout", &a.timeout},
+                                    std::pair<const char*, policy::Duration*>{"grace", &a.grace}}) {
+    if (const std::string line = policy::clamp_duration(admin, what, *value); !line.empty()) log.warn(line);
+  }
+  a.tree_kill = k.tree_kill.on;
+  a.starvation_enabled = k.starvation.on;
   a.starvation = s.starvation;
   return a;
 }
@@ -34,17 +41,21 @@ int run_command(const RunOptions& o) {
   const auto dialect = adapters::make_dialect(o.ci);
   platform::FdSink log_sink(2), marker_sink(1);
   core::JobLog log(log_sink, marker_sink, *dialect, o.quiet);
-  const PolicySource src = load_policy_source(o.policy_file);
+  const auto admin = load_admin_or_report(o.admin_config);
+  if (!admin) return adapters::k_exit_config;
+  PolicySource src = load_policy_source(o.policy_file);
   if (!policy_usable(src, log)) return adapters::k_exit_config;
-  const policy::Policy& policy = *src.loaded.policy;
-  announce_kill_switches(o.switches, log);
+  policy::Policy& policy = *src.loaded.policy;
+  for (const auto& line : policy::apply_ceilings(*admin, policy)) log.warn(line);
+  const KillSwitches switches = kill_switches(*admin);
+  announce_kill_switches(switches, log);
   log.info("policy: " + src.label());
 
   core::StepRequest request;
   request.step = o.step;
   request.spawn.argv = o.command;
-  request.settings = attempt_settings(o, policy.settings_for(o.step));
-  request.retries_enabled = o.switches.retry.on;
+  request.settings = attempt_settings(o, policy.settings_for(o.step), *admin, switches, log);
+  request.retries_enabled = switches.retry.on;
   const auto result = execute_step(request, policy, log);
   if (!result) return adapters::k_exit_internal;
   if (!o.report_file.empty()) {

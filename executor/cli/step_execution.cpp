@@ -1,6 +1,7 @@
 #include "executor/cli/step_execution.hpp"
 
 #include <cstdlib>
+#include <iostream>
 #include <random>
 
 #include "executor/platform/linux_process_runner.hpp"
@@ -34,6 +35,24 @@ KillSwitches kill_switches_from_env() {
   read("JOBWARDEN_STARVATION", k.starvation);
   read("JOBWARDEN_RETRY", k.retry);
   return k;
+}
+
+KillSwitches kill_switches(const policy::AdminConfig& admin) {
+  KillSwitches k = kill_switches_from_env();
+  const auto admin_off = [&](bool admin_on, KillSwitch& sw) {
+    if (!admin_on) sw = {false, "admin configuration " + admin.source};
+  };
+  admin_off(admin.tree_kill && admin.subreaper, k.tree_kill);
+  admin_off(admin.starvation, k.starvation);
+  admin_off(admin.retry, k.retry);
+  return k;
+}
+
+std::optional<policy::AdminConfig> load_admin_or_report(const std::string& path) {
+  const auto loaded = policy::load_admin_config_file(path.empty() ? policy::k_default_admin_config_path : path);
+  if (loaded.ok()) return loaded.config;
+  for (const auto& e : loaded.errors) std::cerr << "jobwarden: admin configuration: " << e.to_string() << "\n";
+  return std::nullopt;
 }
 
 void announce_kill_switches(const KillSwitches& k, core::JobLog& log) {

@@ -7,6 +7,7 @@
 
 #include "executor/core/job_log.hpp"
 #include "executor/core/step_runner.hpp"
+#include "policy/admin_config.hpp"
 
 namespace jobwarden::cli {
 
@@ -26,6 +27,13 @@ struct KillSwitches {
 
 // From the environment (JOBWARDEN_TREE_KILL, JOBWARDEN_STARVATION, JOBWARDEN_RETRY).
 KillSwitches kill_switches_from_env();
+// The environment's, with what the admin configuration switches off on top.
+KillSwitches kill_switches(const policy::AdminConfig& admin);
+
+// Loads the admin configuration (`path` "" = /etc/jobwarden/config.yaml; a
+// missing file means built-in defaults). On errors, prints each as
+// "jobwarden: admin configuration: file:line:col: ..." and returns nullopt.
+std::optional<policy::AdminConfig> load_admin_or_report(const std::string& path);
 
 // Logs the kill-switches that are off, each with who switched it off.
 void announce_kill_switches(const KillSwitches& switches, core::JobLog& log);

@@ -263,3 +263,28 @@ TEST_CASE("policy explain shows the matching rule, the others' reasons and the o
   CHECK(contains(r.out, "no      rule 'dpkg-lock': exit code 1 not in [100]"));
   CHECK(contains(r.out, "=> fail (no rule matched; fallback for red); exit code 1"));
 }
+
+TEST_CASE("the admin configuration's ceilings clamp the command line and the policy, and say so") {
+  TempDir dir;
+  const std::string admin = dir.write("admin.yml", "version: 1\nceilings: {max_timeout: 1s, max_attempts: 2}\n");
+  const auto r = run_child(jw_run({"--admin-config", admin, "--policy", lock_policy(dir, "pass"), "--timeout", "1h",
+                                   "--report", dir.file("r.json")},
+                                  lock_step(dir, 99)));
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 75);
+  CHECK(contains(r.err, "--timeout 1h exceeds the admin ceiling 1s: clamped to 1s"));
+  CHECK(contains(r.err, "exceeds the admin ceiling 2: clamped to 2"));
+  CHECK(read_json(dir.file("r.json"))["attempts"].size() == 2);
+}
+
+TEST_CASE("an admin configuration can switch retries off, and an invalid one stops the run with 78") {
+  TempDir dir;
+  const std::string admin = dir.write("admin.yml", "version: 1\nfeatures: {retry: false}\n");
+  auto r = run_child(jw_run({"--admin-config", admin, "--policy", lock_policy(dir, "pass")}, lock_step(dir, 99)));
+  CHECK(r.exit_code == 75);
+  CHECK(contains(r.err, "retries are OFF (admin configuration " + admin + ")"));
+  const std::string bad = dir.write("bad.yml", "version: 1\nceilings: {max_timeut: 1s}\n");
+  r = run_child(jw_run({"--admin-config", bad}, {"true"}));
+  CHECK(r.exit_code == 78);
+  CHECK(contains(r.err, bad + ":2:12: "));
+}
