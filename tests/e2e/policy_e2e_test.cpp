@@ -240,6 +240,13 @@ TEST_CASE("policy check accepts every shipped example and rejects invalid files 
   CHECK(contains(r.err, "10 errors"));
 }
 
+TEST_CASE("the shipped admin configuration example is valid") {
+  const auto r = run_child(jw_run({"--admin-config", std::string(JOBWARDEN_SOURCE_DIR) + "/packaging/gitlab/config.yaml"},
+                                  {"true"}));
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 0);
+}
+
 TEST_CASE("policy default prints a policy that policy check accepts") {
   TempDir dir;
   const auto printed = run_child({k_jw, "policy", "default"});
