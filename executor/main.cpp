@@ -4,10 +4,25 @@
 #include <exception>
 #include <iostream>
 
+#include <string_view>
+
 #include "adapters/dialects.hpp"
+#include "adapters/gitlab/custom_executor.hpp"
+#include "executor/platform/signals.hpp"
 #include "executor/cli/cli.hpp"
 
+namespace {
+// The internal-fault code: 70, or 2 (system failure) for the GitLab driver,
+// whose runner knows only 0, 1 and 2.
+int internal_fault_code(int argc, char** argv) {
+  const bool gitlab = argc > 1 && std::string_view(argv[1]) == "gitlab";
+  return gitlab ? jobwarden::adapters::gitlab::k_system_failure : jobwarden::adapters::k_exit_internal;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+  jobwarden::platform::ensure_standard_fds();
+  jobwarden::platform::block_cancel_signals_for_life();
   try {
     return jobwarden::cli::main_entry(argc, argv);
   } catch (const std::exception& e) {
@@ -15,5 +30,5 @@ int main(int argc, char** argv) {
   } catch (...) {
     std::cerr << "jobwarden: internal fault: unknown exception\n";
   }
-  return jobwarden::adapters::k_exit_internal;
+  return internal_fault_code(argc, argv);
 }

@@ -65,6 +65,22 @@ std::optional<std::chrono::seconds> parse_job_timeout(const std::string& text) {
   return std::chrono::seconds{v};
 }
 
+std::vector<std::string> script_command(const std::string& script, const std::string& first_line) {
+  if (first_line.rfind("#!", 0) != 0) return {script};
+  std::vector<std::string> argv;
+  std::size_t at = 2;
+  while (at < first_line.size()) {
+    const std::size_t start = first_line.find_first_not_of(" \t\r", at);
+    if (start == std::string::npos) break;
+    const std::size_t end = first_line.find_first_of(" \t\r", start);
+    argv.push_back(first_line.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    at = end == std::string::npos ? first_line.size() : end;
+  }
+  if (argv.empty() || argv[0].empty() || argv[0][0] != '/') return {script};
+  argv.push_back(script);
+  return argv;
+}
+
 std::string slot_builds_dir(const std::string& base, const std::string& runner_token,
                             const std::string& concurrent_id) {
   return base + "/" + safe_part(runner_token, "runner") + "/" + safe_part(concurrent_id, "0");

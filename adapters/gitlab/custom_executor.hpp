@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "policy/outcome.hpp"
 
@@ -49,6 +50,11 @@ std::chrono::milliseconds deadline_margin(std::chrono::seconds job_timeout);
 
 // Parses CI_JOB_TIMEOUT (seconds). Empty or invalid: nullopt.
 std::optional<std::chrono::seconds> parse_job_timeout(const std::string& text);
+
+// How to run the runner's stage script: through the interpreter of its
+// "#!" line (so a noexec $TMPDIR or a lost execute bit cannot fail the job),
+// else directly. `first_line` is the script's first line without its newline.
+std::vector<std::string> script_command(const std::string& script, const std::string& first_line);
 
 // The builds directory for one job slot: <base>/<runner short token>/<concurrent id>,
 // so that concurrent jobs of the same project never share a working tree.

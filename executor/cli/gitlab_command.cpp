@@ -19,11 +19,6 @@ namespace {
 
 namespace gl = adapters::gitlab;
 
-std::string env_or(const char* name, const std::string& fallback = "") {
-  const char* v = std::getenv(name);
-  return v == nullptr ? fallback : std::string(v);
-}
-
 long long now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -54,14 +49,22 @@ std::string job_id_from_response() {
   return response ? response->job_id : env_or("CUSTOM_ENV_CI_JOB_ID");
 }
 
-}  // namespace
-
-int gitlab_config(const GitlabArgs& args) {
-  const auto admin = load_admin_or_report(args.admin_config);
+// What config and prepare both do first: the admin configuration, and the
+// job's state recorded under $TMPDIR (whichever call comes first writes it).
+// Returns the exit code of a host fault, or 0.
+int load_admin_and_record_job(const GitlabArgs& args, std::optional<policy::AdminConfig>& admin) {
+  admin = load_admin_or_report(args.admin_config);
   if (!admin) return host_fault("the admin configuration is invalid");
   std::string error;
   (void)io::load_or_create_job_state(env_or("TMPDIR", "/tmp"), now_unix(), job_id_from_response(), error);
-  if (!error.empty()) return host_fault(error);
+  return error.empty() ? 0 : host_fault(error);
+}
+
+}  // namespace
+
+int gitlab_config(const GitlabArgs& args) {
+  std::optional<policy::AdminConfig> admin;
+  if (const int fault = load_admin_and_record_job(args, admin); fault != 0) return fault;
   const std::string builds_dir =
       admin->builds_dir_is_shared
           ? admin->builds_dir
@@ -77,11 +80,8 @@ int gitlab_config(const GitlabArgs& args) {
 }
 
 int gitlab_prepare(const GitlabArgs& args) {
-  const auto admin = load_admin_or_report(args.admin_config);
-  if (!admin) return host_fault("the admin configuration is invalid");
-  std::string error;
-  (void)io::load_or_create_job_state(env_or("TMPDIR", "/tmp"), now_unix(), job_id_from_response(), error);
-  if (!error.empty()) return host_fault(error);
+  std::optional<policy::AdminConfig> admin;
+  if (const int fault = load_admin_and_record_job(args, admin); fault != 0) return fault;
   if (const std::string problem = check_writable_dir(admin->builds_dir); !problem.empty()) {
     return host_fault(problem);
   }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "adapters/dialects.hpp"
 #include "executor/cli/policy_source.hpp"
@@ -17,22 +18,18 @@ namespace {
 namespace gl = adapters::gitlab;
 namespace fs = std::filesystem;
 
-std::string env_or(const char* name, const std::string& fallback = "") {
-  const char* v = std::getenv(name);
-  return v == nullptr ? fallback : std::string(v);
-}
-
 // CUSTOM_ENV_CI_PROJECT_DIR can be shadowed by a job variable: it is only
 // trusted when it lies inside the admin's builds directory.
 std::string trusted_project_dir(const policy::AdminConfig& admin, core::JobLog& log) {
   const std::string dir = env_or("CUSTOM_ENV_CI_PROJECT_DIR");
   if (dir.empty()) return "";
-  const fs::path base = fs::weakly_canonical(admin.builds_dir);
-  const fs::path project = fs::weakly_canonical(dir);
+  std::error_code base_error, project_error;  // a job variable may hold anything: never throw
+  const fs::path base = fs::weakly_canonical(admin.builds_dir, base_error);
+  const fs::path project = fs::weakly_canonical(dir, project_error);
   const auto [b, p] = std::mismatch(base.begin(), base.end(), project.begin(), project.end());
-  if (b != base.end() || project == base) {
-    log.warn("CI_PROJECT_DIR " + dir + " is outside the builds directory " + admin.builds_dir +
-             ": the repository policy there is ignored");
+  if (base_error || project_error || b != base.end() || project == base) {
+    log.warn("CI_PROJECT_DIR " + dir.substr(0, 200) + " is not inside the builds directory " +
+             admin.builds_dir + ": the repository policy there is ignored");
     return "";
   }
   return project.string();
@@ -122,7 +119,9 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   const policy::StepSettings& settings = policy.settings_for(stage);
   core::StepRequest request;
   request.step = stage;
-  request.spawn.argv = {script};
+  std::string first_line;
+  std::getline(std::ifstream(script), first_line);
+  request.spawn.argv = gl::script_command(script, first_line);
   request.spawn.extra_env = {std::string(k_job_cookie_variable) + "=" + state.cookie};
   request.settings.timeout = settings.timeout;
   request.settings.grace = settings.grace;
@@ -134,6 +133,11 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   const auto result = execute_step(request, policy, log);
   if (!result) return gl::driver_exit_internal();
   write_reports({stage, request.spawn.argv, dialect->name(), src.label(), src.text, &*result}, project_dir, log);
+  if (result->attempts.back().ending.start_failed) {
+    // The runner wrote the script: failing to start it is the host's fault, not the project's.
+    log.warn("the runner's script could not be started: a system failure, not a build failure; exit code 2");
+    return gl::driver_exit_internal();
+  }
   return gl::driver_exit(result->action, result->step_exit_code);
 }
 

@@ -113,13 +113,16 @@ void AttemptSupervisor::on_main_exited(State& s, const RunnerEvent& ev) {
 
 void AttemptSupervisor::on_cancel(State& s, int sig) {
   const std::string name = policy::signal_name(sig);
-  if (s.rec.cancel_signal == 0) s.rec.cancel_signal = sig;
+  const bool repeated = s.rec.cancel_signal != 0;
+  if (!repeated) s.rec.cancel_signal = sig;
   if (s.phase == Phase::running) {
     s.rec.ending.cancel_requested = true;
     s.end_run(m_clock.now());
     begin_termination(s, "received " + name + ": cancelling the step");
-  } else if (s.phase == Phase::terminating) {
+  } else if (s.phase == Phase::terminating && repeated) {
     kill_sweep(s, "received " + name + " again: not waiting for the grace period");
+  } else if (s.phase == Phase::terminating) {
+    m_log.info("received " + name + " while cleaning up: the grace period goes on (a second signal ends it)");
   }
 }
 

@@ -42,7 +42,7 @@ WriteStatus write_all(int fd, std::string_view data) {
   return WriteStatus::ok;
 }
 
-bool read_small_file(const char* path, std::string& out) {
+bool read_small_file(const char* path, std::string& out, bool single_record) {
   out.clear();
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -51,9 +51,10 @@ bool read_small_file(const char* path, std::string& out) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) {
       out.append(buf, static_cast<std::size_t>(n));
-      // procfs and sysfs files return everything they have in one read
-      // when it fits: a short read is the end, no need for a read of 0.
-      if (static_cast<std::size_t>(n) < sizeof buf) break;
+      // One-record procfs files (stat, schedstat) return everything in one
+      // read: a short read is their end. Others (mountinfo) come in
+      // page-sized pieces and are read to EOF.
+      if (single_record && static_cast<std::size_t>(n) < sizeof buf) break;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

@@ -33,9 +33,9 @@ enum class WriteStatus { ok, closed /* EPIPE */, failed };
 // a file description shared with a parent that set O_NONBLOCK on it.
 WriteStatus write_all(int fd, std::string_view data);
 
-// Reads a whole small file (/proc, /sys: a short read is taken as the end);
-// false when it cannot be opened.
-bool read_small_file(const char* path, std::string& out);
+// Reads a whole small file (/proc, /sys); false when it cannot be opened.
+// `single_record`: a short read is the end (procfs stat/schedstat files).
+bool read_small_file(const char* path, std::string& out, bool single_record = false);
 
 // A LineSink writing to a descriptor; errors are ignored (a closed log
 // must not take the step down with it).

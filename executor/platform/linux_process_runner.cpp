@@ -39,6 +39,7 @@ core::Result<std::unique_ptr<LinuxProcessRunner>, core::SysError> LinuxProcessRu
   if (::prctl(PR_SET_CHILD_SUBREAPER, options.subreaper ? 1 : 0) != 0) {
     return core::unexpected(core::SysError{"prctl(PR_SET_CHILD_SUBREAPER)", errno});
   }
+  for (const ProcStat& p : descendants(::getpid(), 0)) runner->m_foreign.insert(p.pid);
   return runner;
 }
 
@@ -106,6 +107,7 @@ void LinuxProcessRunner::reap_all() {
       got = ::wait4(pid, &status, 0, &usage);
     } while (got < 0 && errno == EINTR);
     if (got != pid) return;
+    if (m_foreign.erase(pid) != 0) continue;  // not the step's: no usage, no event
     ++m_reaped;
     m_cpu_seconds += timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime);
     m_peak_rss_kib = std::max(m_peak_rss_kib, usage.ru_maxrss);
@@ -140,12 +142,35 @@ void LinuxProcessRunner::handle_signals() {
 // every k_full_scan_every ticks: a member that appears between two scans
 // loses nothing unless a descendant reaps it before the next scan (see
 // schedstat.hpp), and supervising an idle step stays nearly free.
+std::vector<ProcStat> LinuxProcessRunner::own_descendants() const {
+  std::vector<ProcStat> all = descendants(::getpid(), 0);
+  if (m_foreign.empty()) return all;
+  std::unordered_set<int> excluded(m_foreign.begin(), m_foreign.end());
+  std::vector<ProcStat> own;
+  for (auto& p : all) {  // parents come before their children
+    if (excluded.count(p.pid) != 0 || excluded.count(p.ppid) != 0) {
+      excluded.insert(p.pid);
+    } else {
+      own.push_back(std::move(p));
+    }
+  }
+  return own;
+}
+
+std::vector<core::ProcessInfo> LinuxProcessRunner::own_tree() const {
+  std::vector<core::ProcessInfo> out;
+  for (const ProcStat& p : own_descendants()) {
+    out.push_back({p.pid, p.ppid, p.pgid, p.sid, p.state, command_line(p.pid, p.comm)});
+  }
+  return out;
+}
+
 void LinuxProcessRunner::sample_cpu_wait() {
   constexpr int k_full_scan_every = 4;
   if (m_main_pid == 0) return;
   if (m_sample_tick++ % k_full_scan_every == 0) {
     m_sampled_members.clear();
-    for (const ProcStat& p : descendants(::getpid(), 0)) m_sampled_members.push_back(p.pid);
+    for (const ProcStat& p : own_descendants()) m_sampled_members.push_back(p.pid);
   }
   std::erase_if(m_sampled_members, [&](int pid) { return !m_cpu_wait.observe_process(pid); });
 }
@@ -184,9 +209,9 @@ std::vector<core::ProcessInfo> LinuxProcessRunner::signal_tree(core::TreeSignal 
   std::vector<core::ProcessInfo> targets;
   if (m_main_pid == 0) return targets;
   if (m_tree_kill) {
-    targets = tree_of(::getpid(), 0);
+    targets = own_tree();
   } else if (!m_main_reaped) {
-    targets = tree_of(::getpid(), 0);
+    targets = own_tree();
     std::erase_if(targets, [&](const core::ProcessInfo& p) { return p.pid != m_main_pid; });
   }
   std::erase_if(targets, [](const core::ProcessInfo& p) { return p.state == 'Z' || p.state == 'X'; });
@@ -201,7 +226,7 @@ std::vector<core::ProcessInfo> LinuxProcessRunner::signal_tree(core::TreeSignal 
 
 std::vector<core::ProcessInfo> LinuxProcessRunner::list_tree() {
   if (m_main_pid == 0) return {};
-  auto members = tree_of(::getpid(), m_tree_kill ? 0 : m_main_pid);
+  auto members = m_tree_kill ? own_tree() : tree_of(::getpid(), m_main_pid);
   std::erase_if(members, [](const core::ProcessInfo& p) { return p.state == 'Z' || p.state == 'X'; });
   return members;
 }
@@ -213,6 +238,7 @@ bool LinuxProcessRunner::tree_empty() {
   for (const auto& ev : m_events) {
     if (ev.kind == core::RunnerEvent::Kind::main_exited) return false;
   }
+  if (!m_foreign.empty()) return own_descendants().empty();  // zombies included: wait() reaps them
   siginfo_t info{};
   int rc;
   do {
@@ -245,6 +271,11 @@ core::AttemptUsage LinuxProcessRunner::finish_attempt() {
   std::erase_if(m_events, [](const core::RunnerEvent& e) {
     return e.kind != core::RunnerEvent::Kind::cancel_requested;
   });
+  // Whatever survived the tree kill (uninterruptible sleep) is written off,
+  // so that it cannot hold up or be blamed on the next attempt.
+  for (const ProcStat& p : own_descendants()) {
+    if (p.state != 'Z') m_foreign.insert(p.pid);
+  }
   m_main_pid = 0;
   m_main_reaped = true;
   return u;
@@ -253,7 +284,7 @@ core::AttemptUsage LinuxProcessRunner::finish_attempt() {
 bool LinuxProcessRunner::kill_everything(core::Millis budget) {
   const auto give_up = Clock::now() + budget;
   for (;;) {
-    for (const ProcStat& p : descendants(::getpid(), 0)) (void)::kill(p.pid, SIGKILL);
+    for (const ProcStat& p : own_descendants()) (void)::kill(p.pid, SIGKILL);
     reap_all();
     m_events.clear();
     if (tree_empty()) return true;

@@ -7,12 +7,14 @@
 // may reap children while it exists.
 
 #include <deque>
+#include <unordered_set>
 #include <memory>
 #include <optional>
 
 #include "executor/core/process_runner.hpp"
 #include "executor/core/result.hpp"
 #include "executor/platform/output_relay.hpp"
+#include "executor/platform/proc_tree.hpp"
 #include "executor/platform/schedstat.hpp"
 #include "executor/platform/signals.hpp"
 
@@ -50,6 +52,16 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   void reap_all();
   void sample_cpu_wait();
   void handle_signals();
+  // Our descendants that belong to the step: everything below us except the
+  // processes in m_foreign and their descendants.
+  std::vector<ProcStat> own_descendants() const;
+  std::vector<core::ProcessInfo> own_tree() const;
+
+  // Children that are not the step's: those jobwarden already had when it
+  // started (a parent shell's `sleep &` before `exec jobwarden`), and members
+  // that survived SIGKILL in an earlier attempt. Never signalled, never
+  // waited for.
+  std::unordered_set<int> m_foreign;
 
   RunnerOptions m_options;
   SignalChannel m_signals;

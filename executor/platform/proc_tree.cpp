@@ -37,7 +37,7 @@ std::vector<ProcStat> scan_processes() {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
     ProcStat st;
-    if (read_small_file(path, text) && parse_proc_stat(text, st)) all.push_back(std::move(st));
+    if (read_small_file(path, text, true) && parse_proc_stat(text, st)) all.push_back(std::move(st));
   }
   ::closedir(dir);
   return all;

@@ -20,7 +20,7 @@ bool CpuWaitTracker::observe_process(int pid) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     std::snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", pid, e->d_name);
     unsigned long long run_ns = 0, delay_ns = 0;
-    if (read_small_file(path, text) && std::sscanf(text.c_str(), "%llu %llu", &run_ns, &delay_ns) == 2) {
+    if (read_small_file(path, text, true) && std::sscanf(text.c_str(), "%llu %llu", &run_ns, &delay_ns) == 2) {
       record(std::atoi(e->d_name), delay_ns);
       any = true;
     }

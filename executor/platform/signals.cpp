@@ -1,6 +1,7 @@
 #include "executor/platform/signals.hpp"
 
 #include <cerrno>
+#include <fcntl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -31,6 +32,22 @@ int SignalChannel::read_one() {
     if (n == static_cast<ssize_t>(sizeof info)) return static_cast<int>(info.ssi_signo);
     if (n < 0 && errno == EINTR) continue;
     return 0;  // EAGAIN: nothing pending
+  }
+}
+
+void block_cancel_signals_for_life() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
+void ensure_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // lowest free: fd itself
+      if (opened >= 0 && opened != fd) ::close(opened);
+    }
   }
 }
 

@@ -33,4 +33,17 @@ class SignalChannel {
 // an empty mask. Async-signal-safe.
 void reset_signals_in_child();
 
+// Called first thing in main: blocks SIGTERM, SIGINT, SIGHUP for the whole
+// life of the process, so that a cancel arriving before the event loop
+// exists, or after it is gone (while the verdict, the report or
+// BUILD_EXIT_CODE_FILE are written), can never kill jobwarden with the
+// default action and lose its exit status. The event loop reads them from
+// its signalfd; children get an empty mask before exec.
+void block_cancel_signals_for_life();
+
+// Called first thing in main: opens /dev/null on any of fds 0, 1, 2 that is
+// closed, so that no descriptor jobwarden opens later (a signalfd, a pipe)
+// lands there and is mistaken for stdout.
+void ensure_standard_fds();
+
 }  // namespace jobwarden::platform

@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,9 +35,13 @@ bool is_executable_file(const std::string& path) {
     if (::getppid() != parent) ::_exit(125);  // parent already gone
   }
   {
-    const int devnull = ::open("/dev/null", O_RDONLY);
+    const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || ::dup2(devnull, 0) < 0) goto fail;
     if (::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) goto fail;
+    // Nothing jobwarden inherited (a CI agent's pipes, say) may leak into the
+    // step's tree: every descriptor above 2 closes at exec. Linux >= 5.11;
+    // older kernels fail with EINVAL/ENOSYS and keep what O_CLOEXEC gave.
+    (void)::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   }
   ::execve(path, argv, envp);
 fail:

@@ -219,3 +219,24 @@ TEST_CASE("with a job deadline shorter than timeout x attempts, no retry starts 
   CHECK(count(o.driver.out, "section_start:") == 2);
   CHECK(contains(o.driver.err, "no time left for attempt 3"));
 }
+
+TEST_CASE("a stage script that cannot be executed directly still runs through its interpreter") {
+  GitlabRunnerEmulator gl;
+  gl.config();
+  gl.executable_scripts = false;
+  const auto o = gl.run_stage("get_sources", "echo fetched");
+  CAPTURE(o.driver.err);
+  CHECK(o.kind() == "success");
+  CHECK(contains(o.driver.out, "fetched"));
+}
+
+TEST_CASE("a hostile CI_PROJECT_DIR is ignored, never a crash") {
+  GitlabRunnerEmulator gl;
+  gl.config();
+  gl.set_variable("CI_PROJECT_DIR", "/tmp/" + std::string(5000, 'a'));
+  const auto o = gl.run_stage("build_script", "echo still-runs");
+  CHECK(o.kind() == "success");
+  CHECK(contains(o.driver.err, "is not inside the builds directory"));
+  gl.set_variable("CI_PROJECT_DIR", "/etc");
+  CHECK(gl.run_stage("build_script", "true").kind() == "success");
+}

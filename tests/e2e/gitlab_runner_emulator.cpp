@@ -92,7 +92,9 @@ std::string GitlabRunnerEmulator::write_script(const std::string& body) {
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/script";
   std::ofstream(path) << runner_script(body);
-  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+  std::filesystem::permissions(path, executable_scripts
+                                        ? std::filesystem::perms::owner_all
+                                        : std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return path;
 }
 

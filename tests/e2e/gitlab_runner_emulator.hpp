@@ -32,6 +32,7 @@ class GitlabRunnerEmulator {
   explicit GitlabRunnerEmulator(int job_timeout_seconds = 3600);
 
   std::vector<std::string> command_prefix;  // e.g. {"taskset", "-c", "0"}
+  bool executable_scripts = true;           // false: mode 0600, as on a noexec $TMPDIR
   void set_variable(const std::string& name, const std::string& value) { m_variables[name] = value; }
 
   ChildResult config();

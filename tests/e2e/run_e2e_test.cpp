@@ -162,3 +162,23 @@ TEST_CASE("JOBWARDEN_TREE_KILL=0 signals only the direct child and says so") {
   CHECK(surviving(pids).size() == 2);
   for (int pid : pids) kill(pid, SIGKILL);
 }
+
+TEST_CASE("the step inherits no descriptor beyond stdin, stdout and stderr") {
+  // This test's own pipes are open in jobwarden (ChildProcess gives it fds 0-2
+  // only, but the harness may hold more): none may reach the step.
+  const auto r = run_child(run_args({}, {"sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"}));
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "0 1 2 ");
+}
+
+TEST_CASE("children jobwarden already had when it started are not the step's and are left alone") {
+  const auto r = run_child({"/bin/sh", "-c", k_helper + " sleep & exec " + k_jw + " run --ci generic --grace 5s -- true"},
+                           {}, milliseconds(30'000));
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(contains(r.err, "cleaning up what it left behind"));
+  const auto pids = ready_pids(r.out);
+  REQUIRE(pids.size() == 1);
+  CHECK(helper_alive(pids[0]));
+  kill(pids[0], SIGKILL);
+}

@@ -206,3 +206,16 @@ TEST_CASE("starvation is not assessed when switched off") {
   CHECK_FALSE(rec.starvation.starved);
   CHECK(rec.starvation.explanation.find("JOBWARDEN_STARVATION=0") != std::string::npos);
 }
+
+TEST_CASE("a first cancel during the cleanup after the main process ended keeps the grace period") {
+  Harness h;
+  auto script = exits_after(Millis{100}, 0);
+  script.leftovers = {{2001, 0, true}};
+  h.runner.cancels = {{Millis{1000}, 15}};
+  const auto rec = h.run(script);
+  CHECK(rec.outcome == Outcome::success);
+  REQUIRE(h.runner.signals_sent.size() == 2);
+  CHECK(rec.signals[1].at_seconds == doctest::Approx(5.1));  // SIGKILL only when the grace is over
+  CHECK(rec.cancel_signal == 15);
+  CHECK(h.log_sink.all().find("while cleaning up: the grace period goes on") != std::string::npos);
+}

@@ -60,3 +60,11 @@ TEST_CASE("each runner slot builds in its own directory, whatever the variables 
   CHECK(slot_builds_dir("/b", "../x", "1/2") == "/b/.._x/1_2");
   CHECK(slot_builds_dir("/b", "..", "..") == "/b/runner/0");
 }
+
+TEST_CASE("the stage script runs through its #! interpreter, so noexec mounts cannot stop it") {
+  CHECK(script_command("/t/s", "#!/usr/bin/env bash") == std::vector<std::string>{"/usr/bin/env", "bash", "/t/s"});
+  CHECK(script_command("/t/s", "#! /bin/sh -e\r") == std::vector<std::string>{"/bin/sh", "-e", "/t/s"});
+  CHECK(script_command("/t/s", "echo hi") == std::vector<std::string>{"/t/s"});
+  CHECK(script_command("/t/s", "#!relative/sh") == std::vector<std::string>{"/t/s"});
+  CHECK(script_command("/t/s", "#!") == std::vector<std::string>{"/t/s"});
+}
