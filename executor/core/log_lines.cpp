@@ -136,6 +136,9 @@ std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
   }
   if (!r.escapees.empty()) line += "; escaped the process group: " + describe_processes(r.escapees);
   if (!r.survivors.empty()) line += "; STILL ALIVE: " + describe_processes(r.survivors);
+  if (u.output_dropped != 0) {
+    line += "; " + std::to_string(u.output_dropped) + " bytes of output dropped (the log's reader stopped reading)";
+  }
   if (r.outcome == policy::Outcome::timeout) line += "; " + r.starvation.explanation;
   return line;
 }

@@ -64,6 +64,7 @@ struct AttemptUsage {
   std::optional<double> host_cpu_pressure;  // PSI cpu "some" over the attempt, fraction of wall
   std::string output_tail;                  // the last bytes of stdout+stderr, interleaved
   unsigned long long output_bytes = 0;
+  unsigned long long output_dropped = 0;    // not relayed: our own reader stopped reading
 };
 
 class ProcessRunner {

@@ -63,6 +63,7 @@ ordered_json evidence_json(const core::AttemptRecord& r) {
       {"peak_rss_kib", u.peak_rss_kib},
       {"oom_kills", nullptr},  // needs a per-attempt cgroup: not measured yet
       {"output_bytes", u.output_bytes},
+      {"output_dropped_bytes", u.output_dropped},
   };
 }
 

@@ -1,6 +1,9 @@
 #include "executor/platform/fd.hpp"
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string>
@@ -24,7 +27,8 @@ void UniqueFd::reset(int fd) {
   m_fd = fd;
 }
 
-WriteStatus write_all(int fd, std::string_view data) {
+WriteStatus write_all(int fd, std::string_view data, int timeout_ms) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n > 0) {
@@ -33,13 +37,36 @@ WriteStatus write_all(int fd, std::string_view data) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
+      int wait_ms = -1;
+      if (timeout_ms >= 0) {
+        wait_ms = static_cast<int>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now()).count());
+        if (wait_ms <= 0) return WriteStatus::timed_out;
+      }
       pollfd p{fd, POLLOUT, 0};
-      (void)::poll(&p, 1, -1);
+      (void)::poll(&p, 1, wait_ms);
       continue;
     }
     return n < 0 && errno == EPIPE ? WriteStatus::closed : WriteStatus::failed;
   }
   return WriteStatus::ok;
+}
+
+int reopen_nonblocking(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) return -1;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  return ::open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+}
+
+FdSink::FdSink(int fd) : m_fd(fd), m_own(reopen_nonblocking(fd)) {
+  if (m_own.valid()) m_fd = m_own.get();
+}
+
+void FdSink::write(std::string_view text) {
+  constexpr int k_line_patience_ms = 2000;
+  if (write_all(m_fd, text, m_stalled ? 0 : k_line_patience_ms) == WriteStatus::timed_out) m_stalled = true;
 }
 
 bool read_small_file(const char* path, std::string& out, bool single_record) {

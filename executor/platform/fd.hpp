@@ -26,26 +26,37 @@ class UniqueFd {
   int m_fd = -1;
 };
 
-enum class WriteStatus { ok, closed /* EPIPE */, failed };
+enum class WriteStatus { ok, closed /* EPIPE */, failed, timed_out };
 
 // Writes all of `data`, retrying on EINTR and partial writes, and waiting
-// with poll() when the descriptor is non-blocking (EAGAIN): our stdout may be
-// a file description shared with a parent that set O_NONBLOCK on it.
-WriteStatus write_all(int fd, std::string_view data);
+// with poll() when the descriptor is non-blocking (EAGAIN) — for at most
+// `timeout_ms` in all (-1: no limit).
+WriteStatus write_all(int fd, std::string_view data, int timeout_ms = -1);
 
 // Reads a whole small file (/proc, /sys); false when it cannot be opened.
 // `single_record`: a short read is the end (procfs stat/schedstat files).
 bool read_small_file(const char* path, std::string& out, bool single_record = false);
 
-// A LineSink writing to a descriptor; errors are ignored (a closed log
-// must not take the step down with it).
+// A LineSink writing jobwarden's own lines to a descriptor. Errors are
+// ignored (a closed log must not take the step down with it), and a reader
+// that stops reading cannot block jobwarden: pipes and terminals are written
+// through a non-blocking description of our own, a line waits at most 2 s,
+// and after one such stall lines are only written when they fit at once.
 class FdSink final : public core::LineSink {
  public:
-  explicit FdSink(int fd) : m_fd(fd) {}
-  void write(std::string_view text) override { (void)write_all(m_fd, text); }
+  explicit FdSink(int fd);
+  void write(std::string_view text) override;
 
  private:
   int m_fd;
+  UniqueFd m_own;
+  bool m_stalled = false;
 };
+
+// A non-blocking description of our own for `fd` when it is a pipe or a
+// terminal (setting O_NONBLOCK on the shared one would surprise the others
+// sharing it); -1 for regular files (they never block, and a second
+// description would have its own offset) and sockets (cannot be reopened).
+int reopen_nonblocking(int fd);
 
 }  // namespace jobwarden::platform

@@ -17,6 +17,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long the end of an attempt waits for a log reader that stopped reading
+// before the output still buffered is dropped (and counted in the summary).
+constexpr int k_drain_patience_ms = 5000;
+
 double timeval_seconds(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
 }
@@ -192,14 +196,15 @@ core::RunnerEvent LinuxProcessRunner::wait(std::optional<core::MonoTime> until) 
     std::optional<core::MonoTime> wake = until;
     if (sampling && (!wake || m_next_sample < *wake)) wake = m_next_sample;
 
-    const auto relay = m_relay.poll_fds();
-    pollfd fds[3] = {{m_signals.fd(), POLLIN, 0}, {relay[0], POLLIN, 0}, {relay[1], POLLIN, 0}};
+    const auto out = m_relay.poll_item(0);
+    const auto err = m_relay.poll_item(1);
+    pollfd fds[3] = {{m_signals.fd(), POLLIN, 0}, {out.fd, out.events, 0}, {err.fd, err.events, 0}};
     timespec timeout{};
     if (wake) timeout = to_timespec(*wake - now);
     const int n = ::ppoll(fds, 3, wake ? &timeout : nullptr, nullptr);
     if (n < 0) continue;  // EINTR
     for (std::size_t i = 0; i < 2; ++i) {
-      if (fds[i + 1].revents != 0) (void)m_relay.pump(i);
+      if (fds[i + 1].revents != 0) (void)m_relay.service(i);
     }
     if (fds[0].revents != 0) handle_signals();
   }
@@ -249,7 +254,7 @@ bool LinuxProcessRunner::tree_empty() {
 
 core::AttemptUsage LinuxProcessRunner::finish_attempt() {
   reap_all();
-  m_relay.drain_and_close();
+  const unsigned long long dropped = m_relay.drain_and_close(k_drain_patience_ms);
   core::AttemptUsage u;
   u.cpu_seconds = m_cpu_seconds;
   u.peak_rss_kib = m_peak_rss_kib;
@@ -267,6 +272,7 @@ core::AttemptUsage LinuxProcessRunner::finish_attempt() {
     u.host_cpu_pressure = static_cast<double>(*psi_end - *m_psi_start) / 1e6 / wall;
   }
   u.output_bytes = m_relay.bytes();
+  u.output_dropped = dropped;
   u.output_tail = m_relay.take_tail();  // also resets the byte count for the next attempt
   std::erase_if(m_events, [](const core::RunnerEvent& e) {
     return e.kind != core::RunnerEvent::Kind::cancel_requested;

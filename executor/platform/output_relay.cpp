@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace jobwarden::platform {
@@ -12,12 +16,27 @@ namespace {
 // in cache. Measured on the bench machine: 1 MiB pipes with 256 KiB reads
 // were three times slower (see bench/RESULTS.md).
 constexpr std::size_t k_chunk = 64 * 1024;
+
+// Writes as much as the destination takes now; returns the count, or -1 on
+// a closed or broken destination.
+ssize_t write_now(int fd, const char* data, std::size_t len) {
+  for (;;) {
+    const ssize_t n = ::write(fd, data, len);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return 0;
+    return -1;
+  }
+}
 }  // namespace
 
 OutputRelay::OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capacity)
     : m_tail_capacity(tail_capacity) {
-  m_streams[0].destination = stdout_dest;
-  m_streams[1].destination = stderr_dest;
+  const int dests[2] = {stdout_dest, stderr_dest};
+  for (std::size_t i = 0; i < 2; ++i) {
+    m_streams[i].own_destination.reset(reopen_nonblocking(dests[i]));
+    m_streams[i].destination = m_streams[i].own_destination.valid() ? m_streams[i].own_destination.get() : dests[i];
+  }
   m_ring.resize(std::max(k_chunk, tail_capacity));
 }
 
@@ -32,18 +51,43 @@ bool OutputRelay::open_pipes(int& child_stdout, int& child_stderr, std::string& 
     (void)::fcntl(fds[0], F_SETFL, O_NONBLOCK);
     m_streams[i].read_end.reset(fds[0]);
     m_streams[i].dest_closed = false;
+    m_streams[i].pending.clear();
     *child_ends[i] = fds[1];
   }
   return true;
 }
 
-std::array<int, 2> OutputRelay::poll_fds() const {
-  return {m_streams[0].read_end.get(), m_streams[1].read_end.get()};
+OutputRelay::PollItem OutputRelay::poll_item(std::size_t index) const {
+  const Stream& s = m_streams[index];
+  if (!s.pending.empty()) return {s.destination, POLLOUT};
+  return {s.read_end.get(), POLLIN};
 }
 
-bool OutputRelay::pump(std::size_t index) {
+bool OutputRelay::flush(Stream& s) {
+  if (s.pending.empty()) return true;
+  if (s.dest_closed) {
+    s.pending.clear();
+    return true;
+  }
+  const ssize_t n = write_now(s.destination, s.pending.data(), s.pending.size());
+  if (n < 0) {
+    s.dest_closed = true;  // our reader went away: keep draining so the step is not blocked
+    s.pending.clear();
+    return true;
+  }
+  s.pending.erase(0, static_cast<std::size_t>(n));
+  return s.pending.empty();
+}
+
+bool OutputRelay::service(std::size_t index) {
   Stream& s = m_streams[index];
-  if (!s.read_end.valid()) return false;
+  if (!flush(s)) return true;  // still waiting for the destination
+  return read_some(index) != ReadResult::finished;
+}
+
+OutputRelay::ReadResult OutputRelay::read_some(std::size_t index) {
+  Stream& s = m_streams[index];
+  if (!s.read_end.valid()) return ReadResult::finished;
   // Bounded, so that a step that writes without pause cannot starve the
   // event loop (deadlines, signals) of attention.
   for (int round = 0; round < 16; ++round) {
@@ -54,27 +98,48 @@ bool OutputRelay::pump(std::size_t index) {
       const auto len = static_cast<std::size_t>(n);
       m_bytes += len;
       m_ring_pos = (m_ring_pos + len) % m_ring.size();
-      if (!s.dest_closed && write_all(s.destination, {at, len}) != WriteStatus::ok) {
-        s.dest_closed = true;  // our reader went away: keep draining so the step is not blocked
+      if (!s.dest_closed) {
+        const ssize_t written = write_now(s.destination, at, len);
+        if (written < 0) {
+          s.dest_closed = true;
+        } else if (static_cast<std::size_t>(written) < len) {
+          s.pending.assign(at + written, len - static_cast<std::size_t>(written));
+          return ReadResult::blocked;  // back-pressure: no more reading until this is written
+        }
       }
-      if (len < want) return true;  // pipe likely empty: back to poll
+      if (len < want) return ReadResult::empty;  // pipe likely empty: back to poll
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return true;
+    if (n < 0 && errno == EAGAIN) return ReadResult::empty;
     s.read_end.reset();  // EOF (or an error we cannot act on)
-    return false;
+    return ReadResult::finished;
   }
-  return true;
+  return ReadResult::more;
 }
 
-void OutputRelay::drain_and_close() {
+unsigned long long OutputRelay::drain_and_close(int patience_ms) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(patience_ms);
+  unsigned long long dropped = 0;
   for (std::size_t i = 0; i < m_streams.size(); ++i) {
-    if (m_streams[i].read_end.valid()) {
-      (void)pump(i);
-      m_streams[i].read_end.reset();
+    Stream& s = m_streams[i];
+    // Until the pipe is empty (writers outside the tree are not waited for)
+    // or the patience is spent on a destination that does not take more.
+    while (std::chrono::steady_clock::now() < give_up) {
+      if (!flush(s)) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
+        pollfd p{s.destination, POLLOUT, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+        continue;
+      }
+      const ReadResult r = read_some(i);
+      if (r == ReadResult::finished || r == ReadResult::empty) break;
     }
+    dropped += s.pending.size();
+    s.pending.clear();
+    s.read_end.reset();
   }
+  return dropped;
 }
 
 std::string OutputRelay::take_tail() {

@@ -2,6 +2,13 @@
 // Relays the step's stdout and stderr to ours as they are written: byte for
 // byte, no line buffering, no length limit. Keeps a bounded tail of both
 // streams, interleaved in arrival order, for the policy's output patterns.
+//
+// A reader of our stdout that stops reading (a stuck CI agent, `| sleep`)
+// must not stop the event loop: writes to pipes and terminals go through a
+// non-blocking file description of our own, what cannot be written waits
+// in a per-stream buffer while the event loop polls for POLLOUT, and the
+// step's pipe is not read meanwhile (back-pressure: the step blocks in its
+// write, as it would without us). Deadlines and signals keep working.
 
 #include <array>
 #include <string>
@@ -12,35 +19,45 @@ namespace jobwarden::platform {
 
 class OutputRelay {
  public:
-  struct Stream {
-    UniqueFd read_end;   // non-blocking, close-on-exec
-    int destination = -1;
-    bool dest_closed = false;  // EPIPE: keep draining, stop writing
-  };
-
   OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capacity);
 
   // Creates fresh pipes for a new attempt; returns the write ends to give to
   // the child (the caller closes them after the fork). false on failure.
   bool open_pipes(int& child_stdout, int& child_stderr, std::string& error);
 
-  // The read ends still open (-1 for closed ones), in stream order.
-  std::array<int, 2> poll_fds() const;
+  // What to poll for stream `index`: its pipe for POLLIN, or, while output
+  // waits for the destination, the destination for POLLOUT. fd -1: nothing.
+  struct PollItem {
+    int fd = -1;
+    short events = 0;
+  };
+  PollItem poll_item(std::size_t index) const;
 
-  // Reads what is available on stream `index` and relays it. Returns false
-  // when the stream reached end-of-file (and is now closed).
-  bool pump(std::size_t index);
+  // Called when poll_item(index) is ready: writes what waits, then reads and
+  // relays what is available. Returns false once the stream is finished.
+  bool service(std::size_t index);
 
-  // Relays whatever is still buffered in the pipes without waiting, then
-  // closes them. Used when the tree is gone but a writer outside it (or a
-  // leaked descriptor) keeps a pipe open.
-  void drain_and_close();
+  // At the end of an attempt: relays what is still buffered in the pipes,
+  // waiting at most `patience` in all for a stalled destination, then closes
+  // the pipes. Returns the number of bytes that had to be dropped.
+  unsigned long long drain_and_close(int patience_ms);
 
   // The last `tail_capacity` bytes relayed since the previous call, and resets.
   std::string take_tail();
   unsigned long long bytes() const { return m_bytes; }
 
  private:
+  struct Stream {
+    UniqueFd read_end;       // non-blocking, close-on-exec
+    int destination = -1;    // where writes go (ours when reopened, else the caller's)
+    UniqueFd own_destination;
+    bool dest_closed = false;  // EPIPE: keep draining, stop writing
+    std::string pending;       // read but not yet written
+  };
+  bool flush(Stream& s);  // true when nothing is pending any more
+  enum class ReadResult { finished, empty, more, blocked };
+  ReadResult read_some(std::size_t index);
+
   std::array<Stream, 2> m_streams;
   // Both streams are read straight into one ring, and relayed from there, so
   // the tail costs no extra copy: it is simply the newest bytes of the ring.

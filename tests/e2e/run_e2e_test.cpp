@@ -182,3 +182,14 @@ TEST_CASE("children jobwarden already had when it started are not the step's and
   CHECK(helper_alive(pids[0]));
   kill(pids[0], SIGKILL);
 }
+
+TEST_CASE("a log reader that stops reading cannot stop the timeout, and dropped output is counted") {
+  // jobwarden's stdout is a pipe to `sleep`, which never reads it.
+  ChildProcess sh({"/bin/sh", "-c",
+                   "{ " + k_jw + " run --ci generic --timeout 2s --grace 1s -- yes; echo \"jw-exit=$?\" >&2; } | sleep 60"});
+  REQUIRE(sh.wait_for_output("jw-exit=124", milliseconds(40'000)));  // not after the 60 s of sleep
+  sh.send_group_signal(SIGKILL);
+  const auto r = sh.wait(milliseconds(10'000));
+  CHECK(contains(r.err, "timeout 2s reached"));
+  CHECK(contains(r.err, "bytes of output dropped (the log's reader stopped reading)"));
+}
