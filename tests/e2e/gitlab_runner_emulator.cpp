@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <csignal>
 #include <regex>
 
 #include "tests/support/proc_check.hpp"
@@ -115,6 +116,20 @@ StageOutcome GitlabRunnerEmulator::finish_stage(ChildProcess& driver, std::chron
     o.build_exit_code = std::stoll(line);
   }
   return o;
+}
+
+GitlabRunnerEmulator::Cancelled GitlabRunnerEmulator::cancel_stage(ChildProcess& driver,
+                                                                   std::chrono::milliseconds graceful,
+                                                                   std::chrono::milliseconds force) {
+  Cancelled c;
+  driver.send_group_signal(SIGTERM);
+  if (!driver.wait_for_exit(graceful)) {
+    c.needed_sigkill = true;
+    driver.send_group_signal(SIGKILL);
+    c.kill_failed = !driver.wait_for_exit(force);
+  }
+  c.outcome = finish_stage(driver, force);
+  return c;
 }
 
 StageOutcome GitlabRunnerEmulator::run_stage(const std::string& stage, const std::string& body,

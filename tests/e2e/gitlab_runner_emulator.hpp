@@ -43,6 +43,16 @@ class GitlabRunnerEmulator {
   // For signals mid-stage: start it, then finish_stage().
   std::unique_ptr<ChildProcess> start_stage(const std::string& stage, const std::string& body);
   StageOutcome finish_stage(ChildProcess& driver, std::chrono::milliseconds limit = std::chrono::milliseconds(60'000));
+  // The runner's KillAndWait when a stage's context ends (cancel, timeout):
+  // SIGTERM to the driver's process group, wait `graceful` for it to finish,
+  // then SIGKILL to the group and wait `force`. `needed_sigkill` says whether
+  // the driver outlived the graceful wait (then the runner would report it).
+  struct Cancelled {
+    StageOutcome outcome;
+    bool needed_sigkill = false;
+    bool kill_failed = false;  // still alive after force: the runner's KillProcessError
+  };
+  Cancelled cancel_stage(ChildProcess& driver, std::chrono::milliseconds graceful, std::chrono::milliseconds force);
 
   std::string builds_base() const { return m_base.file("builds"); }
   std::string project_dir() const;  // the slot's builds dir + /group/project (created)

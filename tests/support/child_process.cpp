@@ -101,6 +101,18 @@ bool ChildProcess::wait_for_output(const std::string& needle, std::chrono::milli
 void ChildProcess::send_signal(int sig) { kill(m_pid, sig); }
 void ChildProcess::send_group_signal(int sig) { kill(-m_pid, sig); }
 
+bool ChildProcess::wait_for_exit(std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(m_pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == m_pid) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= until) return false;
+    (void)pump(20);
+  }
+}
+
 ChildResult ChildProcess::wait(std::chrono::milliseconds limit) {
   const auto until = std::chrono::steady_clock::now() + limit;
   int status = 0;

@@ -33,6 +33,9 @@ class ChildProcess {
   bool wait_for_output(const std::string& needle, std::chrono::milliseconds limit);
   void send_signal(int sig);
   void send_group_signal(int sig);  // to its whole process group, as gitlab-runner does
+  // Reads output until the process has exited (not reaped: wait() does that);
+  // false when it is still running after `limit`.
+  bool wait_for_exit(std::chrono::milliseconds limit);
   // Waits for the exit, reading output meanwhile; SIGKILLs and sets hung after `limit`.
   ChildResult wait(std::chrono::milliseconds limit = std::chrono::milliseconds(60000));
 
