@@ -43,7 +43,9 @@ core::Result<std::unique_ptr<LinuxProcessRunner>, core::SysError> LinuxProcessRu
   if (::prctl(PR_SET_CHILD_SUBREAPER, options.subreaper ? 1 : 0) != 0) {
     return core::unexpected(core::SysError{"prctl(PR_SET_CHILD_SUBREAPER)", errno});
   }
-  for (const ProcStat& p : descendants(::getpid(), 0)) runner->m_foreign.insert(p.pid);
+  if (runner->has_children()) {  // rare (a shell's `cmd & exec jobwarden`): only then scan /proc
+    for (const ProcStat& p : descendants(::getpid(), 0)) runner->m_foreign.insert(p.pid);
+  }
   return runner;
 }
 
@@ -244,12 +246,16 @@ bool LinuxProcessRunner::tree_empty() {
     if (ev.kind == core::RunnerEvent::Kind::main_exited) return false;
   }
   if (!m_foreign.empty()) return own_descendants().empty();  // zombies included: wait() reaps them
+  return !has_children();
+}
+
+bool LinuxProcessRunner::has_children() const {
   siginfo_t info{};
   int rc;
   do {
     rc = ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT);
   } while (rc < 0 && errno == EINTR);
-  return rc < 0 && errno == ECHILD;
+  return !(rc < 0 && errno == ECHILD);
 }
 
 core::AttemptUsage LinuxProcessRunner::finish_attempt() {
@@ -279,8 +285,10 @@ core::AttemptUsage LinuxProcessRunner::finish_attempt() {
   });
   // Whatever survived the tree kill (uninterruptible sleep) is written off,
   // so that it cannot hold up or be blamed on the next attempt.
-  for (const ProcStat& p : own_descendants()) {
-    if (p.state != 'Z') m_foreign.insert(p.pid);
+  if (has_children()) {
+    for (const ProcStat& p : own_descendants()) {
+      if (p.state != 'Z') m_foreign.insert(p.pid);
+    }
   }
   m_main_pid = 0;
   m_main_reaped = true;

@@ -50,6 +50,7 @@ class LinuxProcessRunner final : public core::ProcessRunner {
  private:
   explicit LinuxProcessRunner(const RunnerOptions& options);
   void reap_all();
+  bool has_children() const;  // any child at all, alive or zombie (waitid WNOWAIT)
   void sample_cpu_wait();
   void handle_signals();
   // Our descendants that belong to the step: everything below us except the
