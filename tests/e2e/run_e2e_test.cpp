@@ -61,7 +61,7 @@ TEST_CASE("SIGTERM, SIGINT or SIGHUP to jobwarden mid-step kills the tree within
   }
 }
 
-TEST_CASE("the step's exit code passes through; a signal death becomes 128+N") {
+TEST_CASE("the step's exit code passes through and a signal death becomes 128+N") {
   auto r = run_child(run_args({}, {k_helper, "exit", "42"}));
   CHECK(r.exit_code == 42);
   CHECK(contains(r.err, "red (exited 42, code 42)"));

@@ -128,7 +128,7 @@ TEST_CASE("a full admin configuration sets every key") {
   CHECK(c.runner_stages_policy == "/etc/jobwarden/runner-stages.yml");
 }
 
-TEST_CASE("a minimal admin configuration keeps every default; an empty section is allowed") {
+TEST_CASE("a minimal admin configuration keeps every default, and an empty section is allowed") {
   const AdminLoadResult r = load_admin_config("version: 1\nceilings:\nfeatures: {}\n", "c.yaml");
   INFO(all_errors(r));
   REQUIRE(r.ok());

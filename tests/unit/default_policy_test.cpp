@@ -107,7 +107,7 @@ TEST_CASE("default policy: a timeout that was not starved fails at once") {
   CHECK(attempts == 1);
 }
 
-TEST_CASE("default policy: oom is a system failure; cancelled, signal and error fail") {
+TEST_CASE("default policy: oom is a system failure, and cancelled, signal and error fail") {
   const Policy p = embedded_default_policy();
   CHECK(run_until_final(p, Outcome::oom, false).first.action == Action::system_failure);
   CHECK(run_until_final(p, Outcome::cancelled, false).first.action == Action::fail);

@@ -6,7 +6,7 @@ using namespace jobwarden;
 using namespace jobwarden::adapters::gitlab;
 using policy::Action;
 
-TEST_CASE("every stage name of the runner is known; user stages get the repository's policy") {
+TEST_CASE("every stage name of the runner is known, and user stages get the repository's policy") {
   for (const char* s : {"build_script", "after_script", "step_script", "step_release", "step_anything"}) {
     CAPTURE(s);
     CHECK(classify_stage(s).kind == StageKind::user);

@@ -136,7 +136,7 @@ TEST_CASE("a minimal policy gets the model defaults and the built-in fallback") 
   CHECK(p.limits.max_attempts == model.limits.max_attempts);
 }
 
-TEST_CASE("anchors and aliases are followed; identical patterns compile once") {
+TEST_CASE("anchors and aliases are followed, and identical patterns compile once") {
   const Policy p = load_valid("anchors.yml");
   CHECK(p.settings_for("integration").backoff.initial == 30s);
   CHECK(p.settings_for("e2e").backoff.max == 5min);
