@@ -144,10 +144,6 @@ void LinuxProcessRunner::handle_signals() {
   }
 }
 
-// Re-reads the known members every tick and rescans /proc for new ones
-// every k_full_scan_every ticks: a member that appears between two scans
-// loses nothing unless a descendant reaps it before the next scan (see
-// schedstat.hpp), and supervising an idle step stays nearly free.
 std::vector<ProcStat> LinuxProcessRunner::own_descendants() const {
   std::vector<ProcStat> all = descendants(::getpid(), 0);
   if (m_foreign.empty()) return all;
@@ -171,6 +167,10 @@ std::vector<core::ProcessInfo> LinuxProcessRunner::own_tree() const {
   return out;
 }
 
+// Re-reads the known members every tick and rescans /proc for new ones
+// every k_full_scan_every ticks: a member that appears between two scans
+// loses nothing unless a descendant reaps it before the next scan (see
+// schedstat.hpp), and supervising an idle step stays nearly free.
 void LinuxProcessRunner::sample_cpu_wait() {
   constexpr int k_full_scan_every = 4;
   if (m_main_pid == 0) return;
