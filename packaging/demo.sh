@@ -7,11 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packaging/install-build-deps.sh
-packaging/build.sh build -DJOBWARDEN_BUILD_TESTS=OFF >/dev/null
+packaging/build.sh build-demo -DJOBWARDEN_BUILD_TESTS=OFF >/dev/null
 
 echo "== demo: a test step that hangs, with a timeout of 3s and a grace of 2s =="
 set +e
-build/jobwarden run --ci generic --step demo --timeout 3s --grace 2s -- bash -c '
+build-demo/jobwarden run --ci generic --step demo --timeout 3s --grace 2s -- bash -c '
   echo "compiling... done"
   sleep 300 &                           # a forgotten background job
   setsid sleep 301 &                    # a "daemon" that left the process group
