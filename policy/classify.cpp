@@ -17,6 +17,21 @@ Outcome classify(const Ending& e) {
   return Outcome::red;
 }
 
+int step_exit_code(Outcome outcome, const Ending& e, int start_exit_code, int cancel_signal) {
+  constexpr int k_exit_timeout = 124;
+  constexpr int k_sigkill = 9;  // Linux numbering (see signals.hpp)
+  switch (outcome) {
+    case Outcome::success: return 0;
+    case Outcome::error: return start_exit_code;
+    case Outcome::timeout: return k_exit_timeout;
+    case Outcome::cancelled: return 128 + cancel_signal;
+    case Outcome::oom: return 128 + k_sigkill;
+    case Outcome::signal: return 128 + e.term_signal.value_or(0);
+    case Outcome::red: return e.exit_code.value_or(1);
+  }
+  return 1;
+}
+
 namespace {
 
 std::string percent(double fraction) {

@@ -22,6 +22,12 @@ struct Ending {
 
 Outcome classify(const Ending& ending);
 
+// What the step itself "returned" for an outcome, as a shell would report it:
+// 0; its own code (1 when unknown); 124 for our timeout (GNU timeout's code);
+// 128+N for a death by signal N or a cancel by signal N; 137 for an OOM kill;
+// `start_exit_code` (127 not found, 126 not executable) when it never started.
+int step_exit_code(Outcome outcome, const Ending& ending, int start_exit_code, int cancel_signal);
+
 // Inputs of the starvation test. Absent optionals mean "could not measure".
 struct CpuEvidence {
   double wall_seconds = 0.0;                 // the attempt's running time

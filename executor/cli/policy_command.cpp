@@ -45,17 +45,13 @@ std::string facts_from(const ExplainArgs& a, policy::AttemptFacts& f, std::strin
   return "";
 }
 
-// Step exit code of the imagined attempt, as the supervisor would compute it.
+// Step exit code of the imagined attempt, computed as the supervisor does;
+// a cancel is taken to come with --signal (SIGTERM when absent).
 int step_code(const policy::AttemptFacts& f) {
-  switch (f.outcome) {
-    case policy::Outcome::success: return 0;
-    case policy::Outcome::timeout: return 124;
-    case policy::Outcome::oom: return 137;
-    case policy::Outcome::error: return f.exit_code.value_or(127);
-    default: break;
-  }
-  if (f.exit_code) return *f.exit_code;
-  return f.signal ? 128 + *f.signal : 1;
+  policy::Ending e;
+  e.exit_code = f.exit_code;
+  e.term_signal = f.signal;
+  return policy::step_exit_code(f.outcome, e, f.exit_code.value_or(127), f.signal.value_or(15));
 }
 
 }  // namespace

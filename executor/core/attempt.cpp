@@ -10,22 +10,6 @@
 namespace jobwarden::core {
 
 namespace {
-constexpr int k_exit_timeout = 124;  // GNU timeout's code, which CI users already know
-constexpr int k_sigkill = 9;         // Linux numbering (see policy/signals.hpp)
-
-int step_exit_code(const AttemptRecord& r) {
-  switch (r.outcome) {
-    case policy::Outcome::success: return 0;
-    case policy::Outcome::error: return r.start.exit_code;
-    case policy::Outcome::timeout: return k_exit_timeout;
-    case policy::Outcome::cancelled: return 128 + r.cancel_signal;
-    case policy::Outcome::oom: return 128 + k_sigkill;
-    case policy::Outcome::signal: return 128 + r.ending.term_signal.value_or(0);
-    case policy::Outcome::red: return r.ending.exit_code.value_or(1);
-  }
-  return 1;
-}
-
 std::string signal_label(TreeSignal sig) { return sig == TreeSignal::kill ? "SIGKILL" : "SIGTERM"; }
 }  // namespace
 
@@ -208,7 +192,7 @@ void AttemptSupervisor::finish(State& s) {
   }
   rec.usage = m_runner.finish_attempt();
   rec.outcome = policy::classify(rec.ending);
-  rec.step_exit_code = step_exit_code(rec);
+  rec.step_exit_code = policy::step_exit_code(rec.outcome, rec.ending, rec.start.exit_code, rec.cancel_signal);
   const int step_pgid = rec.start.pid;  // the step leads its own session and group
   for (const auto& p : rec.killed) {
     if (p.pgid != step_pgid) rec.escapees.push_back(p);

@@ -2,6 +2,7 @@
 // one sets every key, every invalid input names its line, column and what was
 // expected; the ceilings lower a policy and a command-line value, and say so.
 
+#include "tests/support/temp_dir.hpp"
 #include "policy/admin_config.hpp"
 
 #include <doctest/doctest.h>
@@ -51,21 +52,6 @@ void check_single_error(const ExpectedError& c) {
 }
 
 // A scratch directory under the system's temporary directory, removed after.
-struct ScratchDir {
-  std::filesystem::path path;
-  ScratchDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("jw-admin-test-" +
-            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    std::filesystem::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-};
 
 AdminConfig ceilings(std::optional<Duration> timeout, std::optional<Duration> grace,
                      std::optional<int> attempts, std::optional<Duration> retry_time) {
@@ -92,8 +78,8 @@ std::string clamped(const std::string& subject, const std::string& ceiling) {
 }  // namespace
 
 TEST_CASE("a missing admin configuration file gives the built-in defaults") {
-  const ScratchDir dir;
-  const AdminLoadResult r = load_admin_config_file((dir.path / "config.yaml").string());
+  const jobwarden::testing::TempDir dir;
+  const AdminLoadResult r = load_admin_config_file(dir.file("config.yaml"));
   INFO(all_errors(r));
   REQUIRE(r.ok());
   const AdminConfig& c = *r.config;
@@ -221,22 +207,22 @@ TEST_CASE("every error of an admin configuration is reported, in file order") {
 }
 
 TEST_CASE("an admin configuration file that exists but cannot be read is an error") {
-  const ScratchDir dir;
+  const jobwarden::testing::TempDir dir;
   SUBCASE("a directory") {
-    const AdminLoadResult r = load_admin_config_file(dir.path.string());
+    const AdminLoadResult r = load_admin_config_file(dir.path());
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].line == 0);
     CHECK(r.errors[0].message.find("cannot read the admin configuration file") == 0);
   }
   SUBCASE("a dangling symlink") {
-    const auto link = dir.path / "config.yaml";
-    std::filesystem::create_symlink(dir.path / "nowhere.yaml", link);
+    const auto link = std::filesystem::path(dir.file("config.yaml"));
+    std::filesystem::create_symlink(std::filesystem::path(dir.file("nowhere.yaml")), link);
     const AdminLoadResult r = load_admin_config_file(link.string());
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].message.find("cannot read the admin configuration file") == 0);
   }
   SUBCASE("larger than 1 MiB") {
-    const auto big = dir.path / "config.yaml";
+    const auto big = std::filesystem::path(dir.file("config.yaml"));
     std::ofstream(big) << "version: 1\n" << std::string(std::size_t{2} << 20, '#') << "\n";
     const AdminLoadResult r = load_admin_config_file(big.string());
     REQUIRE(r.errors.size() == 1);

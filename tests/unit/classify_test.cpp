@@ -80,3 +80,18 @@ TEST_CASE("the starvation explanation gives the measured fractions and threshold
   const auto a = assess_starvation({60.0, 20.0, 40.0, 1.0}, StarvationThresholds{});
   CHECK(a.explanation == "starved: waited 67% of wall (threshold 25%), got 33% of usable CPUs (threshold 50%)");
 }
+
+TEST_CASE("the step's own exit code follows the outcome, as a shell would report it") {
+  Ending e;
+  e.exit_code = 3;
+  CHECK(step_exit_code(Outcome::red, e, 0, 0) == 3);
+  CHECK(step_exit_code(Outcome::red, Ending{}, 0, 0) == 1);
+  CHECK(step_exit_code(Outcome::success, e, 0, 0) == 0);
+  CHECK(step_exit_code(Outcome::timeout, e, 0, 0) == 124);
+  CHECK(step_exit_code(Outcome::cancelled, e, 0, 2) == 130);
+  CHECK(step_exit_code(Outcome::oom, e, 0, 0) == 137);
+  CHECK(step_exit_code(Outcome::error, Ending{}, 126, 0) == 126);
+  Ending segv;
+  segv.term_signal = 11;
+  CHECK(step_exit_code(Outcome::signal, segv, 0, 0) == 139);
+}
