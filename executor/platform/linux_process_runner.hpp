@@ -1,22 +1,25 @@
 #pragma once
-// The real ProcessRunner: one event loop (ppoll over a signalfd and the two
-// output pipes; no busy polling, no sleeps), a child subreaper so that the
-// whole tree stays ours, /proc for membership, wait4 for usage.
+// The real ProcessRunner: the event loop of an attempt. It composes parts
+// that each have one job:
+//   SignalChannel + ppoll   wake-ups: signals (SIGCHLD, cancels), output, deadlines
+//   child_reaper            the one place that reaps (waitid/wait4)
+//   Containment             who belongs to the step; signalling; "empty"
+//   UsageMeter              CPU time, CPU wait, peak RSS, pressure
+//   OutputRelay             the step's output to ours, and its tail
 //
-// Exactly one owner of waitpid(-1): this class. Nothing else in the process
-// may reap children while it exists.
+// Exactly one owner of waitpid(-1): this class (through child_reaper).
+// Nothing else in the process may reap children while it exists.
 
 #include <deque>
-#include <unordered_set>
 #include <memory>
 #include <optional>
 
 #include "executor/core/process_runner.hpp"
 #include "executor/core/result.hpp"
+#include "executor/platform/containment.hpp"
 #include "executor/platform/output_relay.hpp"
-#include "executor/platform/proc_tree.hpp"
-#include "executor/platform/schedstat.hpp"
 #include "executor/platform/signals.hpp"
+#include "executor/platform/usage_meter.hpp"
 
 namespace jobwarden::platform {
 
@@ -24,14 +27,14 @@ struct RunnerOptions {
   int stdout_fd = 1;
   int stderr_fd = 2;
   std::size_t tail_bytes = 64 * 1024;
-  core::Millis sample_interval{1000};  // schedstat sampling while the step runs
+  core::Millis sample_interval{1000};  // CPU-wait sampling while the step runs
   bool subreaper = true;               // off only with the tree-kill kill-switch
 };
 
 class LinuxProcessRunner final : public core::ProcessRunner {
  public:
   // Blocks the signals we handle and becomes a child subreaper. Fails only
-  // when the kernel refuses a signalfd.
+  // when the kernel refuses a signalfd or the subreaper role.
   static core::Result<std::unique_ptr<LinuxProcessRunner>, core::SysError> create(
       const RunnerOptions& options);
   ~LinuxProcessRunner() override;  // kills and reaps any tree still alive
@@ -43,45 +46,31 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   bool tree_empty() override;
   core::AttemptUsage finish_attempt() override;
 
-  // Last resort for internal faults: SIGKILL every descendant and reap them,
+  // Last resort for internal faults: SIGKILL every member and reap them,
   // for at most `budget`. Returns true when the tree is empty.
   bool kill_everything(core::Millis budget);
 
- private:
-  explicit LinuxProcessRunner(const RunnerOptions& options);
-  void reap_all();
-  bool has_children() const;  // any child at all, alive or zombie (waitid WNOWAIT)
-  void sample_cpu_wait();
-  void handle_signals();
-  // Our descendants that belong to the step: everything below us except the
-  // processes in m_foreign and their descendants.
-  std::vector<ProcStat> own_descendants() const;
-  std::vector<core::ProcessInfo> own_tree() const;
+  // Which mechanism contains the step, and why (for the job log).
+  std::string containment_description() const { return m_containment->description(); }
 
-  // Children that are not the step's: those jobwarden already had when it
-  // started (a parent shell's `sleep &` before `exec jobwarden`), and members
-  // that survived SIGKILL in an earlier attempt. Never signalled, never
-  // waited for.
-  std::unordered_set<int> m_foreign;
+ private:
+  LinuxProcessRunner(const RunnerOptions& options, std::unique_ptr<Containment> containment);
+  void reap_all();
+  void handle_signals();
+  // The live members this attempt may signal: all of them, or only the main
+  // process when tree kill is off.
+  std::vector<core::ProcessInfo> signal_targets();
 
   RunnerOptions m_options;
   SignalChannel m_signals;
   OutputRelay m_relay;
-  CpuWaitTracker m_cpu_wait;
+  std::unique_ptr<Containment> m_containment;
+  UsageMeter m_meter;
   std::deque<core::RunnerEvent> m_events;
 
   int m_main_pid = 0;
   bool m_main_reaped = true;
   bool m_tree_kill = true;
-  core::MonoTime m_started{};
-  core::MonoTime m_next_sample{};
-  std::optional<unsigned long long> m_psi_start;
-  std::optional<double> m_usable_cpus;
-  std::vector<int> m_sampled_members;  // tree members as of the last full /proc scan
-  int m_sample_tick = 0;
-  double m_cpu_seconds = 0.0;
-  long m_peak_rss_kib = 0;
-  int m_reaped = 0;
 };
 
 }  // namespace jobwarden::platform

@@ -24,29 +24,47 @@ bool is_executable_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
-// Child side; only async-signal-safe calls (we are single-threaded, but the
-// rule keeps this safe if that ever changes). Never returns.
-[[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, int out, int err,
-                             int report, bool pdeathsig, pid_t parent) {
-  reset_signals_in_child();
-  if (::setsid() < 0) goto fail;
-  if (pdeathsig) {
+// What the child needs between fork and exec, prepared by the parent (the
+// child may only make async-signal-safe calls: no allocation, no locks).
+struct ChildPlan {
+  const char* path;
+  char* const* argv;
+  char* const* envp;
+  int out;
+  int err;
+  int report;  // close-on-exec pipe: the errno of a failed step travels back
+  bool pdeathsig;
+  pid_t parent;
+};
+
+// The child's whole life between fork and exec, in this order:
+//   1. signal dispositions back to default, empty mask
+//   2. a session of its own (the step leads its session and process group)
+//   3. PR_SET_PDEATHSIG (last resort if jobwarden dies)
+//   4. stdin from /dev/null, stdout/stderr to the pipes, close-on-exec above 2
+//   5. execve
+// Only async-signal-safe calls (we are single-threaded, but the rule keeps
+// this safe if that ever changes). Never returns.
+[[noreturn]] void exec_child(const ChildPlan& p) {
+  reset_signals_in_child();                                         // 1
+  if (::setsid() < 0) goto fail;                                    // 2
+  if (p.pdeathsig) {                                                // 3
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(125);  // parent already gone
+    if (::getppid() != p.parent) ::_exit(125);  // parent already gone
   }
-  {
+  {                                                                 // 4
     const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || ::dup2(devnull, 0) < 0) goto fail;
-    if (::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) goto fail;
+    if (::dup2(p.out, 1) < 0 || ::dup2(p.err, 2) < 0) goto fail;
     // Nothing jobwarden inherited (a CI agent's pipes, say) may leak into the
     // step's tree: every descriptor above 2 closes at exec. Linux >= 5.11;
     // older kernels fail with EINVAL/ENOSYS and keep what O_CLOEXEC gave.
     (void)::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   }
-  ::execve(path, argv, envp);
+  ::execve(p.path, p.argv, p.envp);                                 // 5
 fail:
   const int e = errno;
-  (void)!::write(report, &e, sizeof e);
+  (void)!::write(p.report, &e, sizeof e);
   ::_exit(e == ENOENT ? 127 : 126);
 }
 
@@ -119,8 +137,8 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
     return r;
   }
   if (pid == 0) {
-    exec_child(path.c_str(), argv.data(), envp.data(), o.stdout_fd, o.stderr_fd, report_write.get(),
-               o.pdeathsig, parent);
+    exec_child({path.c_str(), argv.data(), envp.data(), o.stdout_fd, o.stderr_fd, report_write.get(),
+                o.pdeathsig, parent});
   }
   report_write.reset();
   int child_errno = 0;

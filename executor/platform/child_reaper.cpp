@@ -1,0 +1,53 @@
+#include "executor/platform/child_reaper.hpp"
+
+#include <cerrno>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+namespace jobwarden::platform {
+namespace {
+
+double timeval_seconds(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+void reap_exited_children(const std::function<void(int pid)>& before_reap,
+                          const std::function<void(const ReapedChild&)>& on_reaped) {
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0) {
+      if (errno == EINTR) continue;
+      return;  // ECHILD: no children at all
+    }
+    const pid_t pid = info.si_pid;
+    if (pid == 0) return;  // children, but none has exited
+    before_reap(pid);
+    int status = 0;
+    rusage usage{};
+    pid_t got;
+    do {
+      got = ::wait4(pid, &status, 0, &usage);
+    } while (got < 0 && errno == EINTR);
+    if (got != pid) return;
+    on_reaped({pid, status, timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime), usage.ru_maxrss});
+  }
+}
+
+bool has_children() {
+  siginfo_t info{};
+  int rc;
+  do {
+    rc = ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT);
+  } while (rc < 0 && errno == EINTR);
+  return !(rc < 0 && errno == ECHILD);
+}
+
+void reap_child(int pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace jobwarden::platform

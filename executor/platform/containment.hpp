@@ -1,0 +1,51 @@
+#pragma once
+// Containment: what holds one attempt's process tree, and how that tree is
+// listed, signalled and found empty. The runner owns the event loop and the
+// reaping; a Containment owns membership. Implementations:
+//   ProcessGroupContainment  jobwarden is a child subreaper; the tree is
+//                            "descendant of jobwarden", read from /proc.
+//
+// jobwarden stays a child subreaper whatever the mechanism, so orphans are
+// reparented to it and it reaps every member.
+
+#include <string>
+#include <vector>
+
+#include "executor/core/process_runner.hpp"
+
+namespace jobwarden::platform {
+
+class Containment {
+ public:
+  virtual ~Containment() = default;
+
+  // One line for the job log: which mechanism holds the step, and why.
+  virtual std::string description() const = 0;
+
+  // The attempt's main process has started.
+  virtual void started(int main_pid) = 0;
+
+  // The live members (zombies left out), with command lines, for signals,
+  // logs and reports.
+  virtual std::vector<core::ProcessInfo> members() = 0;
+
+  // The members' pids, as cheaply as the mechanism allows (for sampling).
+  virtual std::vector<int> member_pids() = 0;
+
+  // Sends `sig` to every member in `targets` (SIGTERM is followed by
+  // SIGCONT, so a stopped member can act on it).
+  virtual void send(const std::vector<core::ProcessInfo>& targets, int sig) = 0;
+
+  // True when no member is left, alive or unreaped. Never reaps.
+  virtual bool empty() = 0;
+
+  // A child of jobwarden was reaped: true when it was the step's (false:
+  // a foreign child, which yields no event and no usage).
+  virtual bool claim_reaped(int pid) = 0;
+
+  // After the attempt (the tree is empty or given up on): whatever survived
+  // is written off so it can neither hold up nor be blamed on the next one.
+  virtual void end_attempt() = 0;
+};
+
+}  // namespace jobwarden::platform

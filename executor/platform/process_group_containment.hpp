@@ -1,0 +1,46 @@
+#pragma once
+// The containment that needs no cgroup: jobwarden is a child subreaper
+// (PR_SET_CHILD_SUBREAPER), so every descendant of the step — setsid'd and
+// double-forked ones included — stays a descendant of jobwarden until it is
+// reaped, and the tree is the set of processes whose parent chain leads to
+// us, read from one pass over /proc. Empty is "no child left"
+// (waitid(WNOWAIT) says ECHILD).
+
+#include <unordered_set>
+
+#include "executor/platform/containment.hpp"
+#include "executor/platform/proc_tree.hpp"
+
+namespace jobwarden::platform {
+
+class ProcessGroupContainment final : public Containment {
+ public:
+  // Children that exist already (a parent shell's `sleep &` before
+  // `exec jobwarden`) are foreign: never signalled, never waited for.
+  // `why`: why no cgroup holds the step ("" when nobody asked).
+  // `subreaper` is false only with the tree-kill kill-switch: orphans then
+  // go to init, and the members are our descendants plus the step's session.
+  ProcessGroupContainment(bool subreaper, std::string why);
+
+  std::string description() const override;
+  void started(int main_pid) override;
+  std::vector<core::ProcessInfo> members() override;
+  std::vector<int> member_pids() override;
+  void send(const std::vector<core::ProcessInfo>& targets, int sig) override;
+  bool empty() override;
+  bool claim_reaped(int pid) override;
+  void end_attempt() override;
+
+ private:
+  // Our descendants except the foreign ones and their descendants.
+  std::vector<ProcStat> own_descendants() const;
+
+  bool m_subreaper;
+  std::string m_why;
+  int m_main_pid = 0;
+  // Children that are not the step's: those present at start, and members
+  // that survived SIGKILL in an earlier attempt (uninterruptible sleep).
+  std::unordered_set<int> m_foreign;
+};
+
+}  // namespace jobwarden::platform
