@@ -8,7 +8,15 @@ packages=(
   g++ cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev libre2-dev libcli11-dev doctest-dev
   procps
+  groovy default-jre-headless python3 python3-yaml  # tests/ci: Jenkins library, Buildkite hook, GitHub action
+  git rsync                                         # tests/ci: gitlab-ci-local
 )
+# gitlab-ci-local comes from npm (tests/ci/gitlab_ci_local_test.sh). A Node.js
+# from elsewhere (NodeSource, say) brings its own npm; Debian's npm would
+# replace that Node.js, so it is only installed when there is no npm at all.
+if ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 packages+=("$@")  # callers may ask for more (the benchmarks want hyperfine)
 
 missing=()

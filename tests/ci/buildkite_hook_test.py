@@ -1,0 +1,168 @@
+"""The Buildkite agent `command` hook (packaging/buildkite/hooks/command), run
+for real with the built binary, the way the agent runs a hook.
+
+The agent copies the hook's #! line into a wrapper script that dumps the
+environment, sources the hook, records $? and dumps the environment again, and
+runs that wrapper in a session of its own with the job's BUILDKITE_* variables;
+without a command hook it would run `$BUILDKITE_SHELL "$BUILDKITE_COMMAND"`
+(default shell `/bin/bash -e -c`), or `./file` when the command names a file
+of the checkout. Cancellation is SIGTERM to the job's process group.
+"""
+
+import os
+import signal
+import unittest
+
+from ci_support import (BINARY, FLAKY_COMMAND, SOURCE_DIR, TEST_POLICY, TREE_COMMAND, CiTestCase, cancel_tree,
+                        clean_env, fresh_dir, run)
+
+HOOK = SOURCE_DIR / "packaging" / "buildkite" / "hooks" / "command"
+
+WRAPPER = """{shebang}
+env -0 > {before}
+. {hook}
+export BUILDKITE_HOOK_EXIT_STATUS=$?
+export BUILDKITE_HOOK_WORKING_DIR="${{PWD}}"
+env -0 > {after}
+exit $BUILDKITE_HOOK_EXIT_STATUS
+"""
+
+
+
+class BuildkiteHookTest(CiTestCase):
+    def setUp(self):
+        super().setUp()
+        self.dir = fresh_dir("buildkite/" + self.id().rsplit(".", 1)[1])
+        self.checkout = self.dir / "checkout"
+        self.checkout.mkdir()
+        (self.checkout / ".jobwarden.yml").write_text(TEST_POLICY)
+        self.wrapper = self.dir / "hook-script-wrapper"
+        shebang = HOOK.read_text().splitlines()[0]
+        self.wrapper.write_text(WRAPPER.format(shebang=shebang, hook=HOOK, before=self.dir / "before",
+                                               after=self.dir / "after"))
+        self.wrapper.chmod(0o700)
+
+    def env(self, command, **extra):
+        values = dict(BUILDKITE="true", BUILDKITE_COMMAND=command, BUILDKITE_JOB_ID="0190-job",
+                      BUILDKITE_LABEL=":test_tube: unit tests", BUILDKITE_STEP_KEY="unit",
+                      BUILDKITE_SHELL="/bin/bash -e -c", BUILDKITE_COMMAND_EVAL="true",
+                      JOBWARDEN_BINARY=BINARY)
+        values.update(extra)
+        return clean_env(**values)
+
+    def hook(self, command, **extra):
+        return run([str(self.wrapper)], self.env(command, **extra), self.checkout)
+
+    def agent(self, command, **extra):
+        """What the agent itself would run without the hook."""
+        return run(["/bin/bash", "-e", "-c", command], self.env(command, **extra), self.checkout)
+
+    def step_output(self, log):
+        """The step's own lines: the log without jobwarden's lines and group markers."""
+        return [line for line in log.splitlines() if not line.startswith(("jobwarden: ", "--- ", "^^^ "))]
+
+    def test_exit_codes_pass_through(self):
+        for code in (0, 1, 2, 3, 64, 124, 127, 255):
+            with self.subTest(code=code):
+                r = self.hook(f"echo before; exit {code}")
+                self.assertEqual(r.returncode, code, r.stdout)
+                self.assertIn("before", r.stdout)
+                self.assertIn("jobwarden: verdict: ", r.stdout)
+
+    def test_exit_125_is_never_passed_on(self):
+        r = self.hook("exit 125")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("jobwarden hook: exit status 125 reported as 1", r.stdout)
+
+    def test_unstable_and_system_failure_codes(self):
+        r = self.hook(FLAKY_COMMAND)
+        self.assertEqual(r.returncode, 79, r.stdout)  # soft_fail: [{exit_status: 79}]
+        r = self.hook("exit 42")
+        self.assertEqual(r.returncode, 75, r.stdout)  # retry: automatic: [{exit_status: 75}]
+
+    def test_command_runs_as_the_agent_runs_it(self):
+        commands = [
+            "echo \"it's\" '$HOME' `echo backtick` $((6 * 7)) \"$BUILDKITE_STEP_KEY\"",
+            "printf '%s|' a\\ b \"c  d\" 'e\nf'; echo",
+            "x=1\nif [ $x = 1 ]; then\n  echo multi-line\nfi\ncat <<'END'\n$not_expanded `neither`\nEND",
+            "false\necho 'not reached: the job shell has -e'",
+            "echo $0 \"$@\"; set -o | grep -E '^errexit'",
+            "--version",
+            "echo \"'; exit 0; '\" && exit 3",
+        ]
+        for command in commands:
+            with self.subTest(command=command):
+                expected = self.agent(command)
+                actual = self.hook(command)
+                self.assertEqual(actual.returncode, expected.returncode, actual.stdout)
+                self.assertEqual(self.step_output(actual.stdout), expected.stdout.splitlines())
+
+    def test_job_shell_from_buildkite_shell(self):
+        r = self.hook("echo $0; set -o | grep -E '^(errexit|xtrace) '", BUILDKITE_SHELL="/bin/sh -e -x -c")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("+ echo /bin/sh", r.stdout)
+
+    def test_script_path_runs_as_a_file(self):
+        scripts = self.checkout / "ci"
+        scripts.mkdir()
+        (scripts / "test.sh").write_text("#!/bin/sh\necho \"script $0 ran\"\nexit 4\n")  # not executable
+        r = self.hook("ci/test.sh")
+        self.assertEqual(r.returncode, 4, r.stdout)
+        self.assertIn("script ./ci/test.sh ran", r.stdout)
+        self.assertTrue(os.access(scripts / "test.sh", os.X_OK))
+
+    def test_no_command_eval_refuses_commands_and_outside_scripts(self):
+        r = self.hook("touch evaluated", BUILDKITE_COMMAND_EVAL="false")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("does not evaluate commands", r.stdout)
+        self.assertFalse((self.checkout / "evaluated").exists())
+        outside = self.dir / "outside.sh"
+        outside.write_text("#!/bin/sh\ntouch evaluated\n")
+        outside.chmod(0o755)
+        (self.checkout / "link.sh").symlink_to(outside)
+        r = self.hook("link.sh", BUILDKITE_COMMAND_EVAL="false")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("only runs scripts inside the checkout", r.stdout)
+        self.assertFalse((self.checkout / "evaluated").exists())
+        (self.checkout / "inside.sh").write_text("#!/bin/sh\necho inside\n")
+        (self.checkout / "inside.sh").chmod(0o755)
+        r = self.hook("inside.sh", BUILDKITE_COMMAND_EVAL="false")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("inside", r.stdout)
+
+    def test_empty_command(self):
+        r = self.hook(" \n ")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("jobwarden hook: the step has no command to run", r.stdout)
+
+    def test_step_name_key_label_override(self):
+        r = self.hook("true")
+        self.assertIn("jobwarden: step 'unit' attempt 1", r.stdout)
+        self.assertIn("--- ", r.stdout)  # Buildkite log group per attempt
+        r = self.hook("true", BUILDKITE_STEP_KEY="")
+        self.assertIn("jobwarden: step ':test_tube: unit tests' attempt 1", r.stdout)
+        r = self.hook("true", JOBWARDEN_STEP="$(touch pwned) 'x'")
+        self.assertIn("jobwarden: step '$(touch pwned) 'x'' attempt 1", r.stdout)
+        self.assertFalse((self.checkout / "pwned").exists())
+
+    def test_hook_leaves_the_environment_alone(self):
+        r = self.hook("true")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        before = set((self.dir / "before").read_bytes().split(b"\0"))
+        after = set((self.dir / "after").read_bytes().split(b"\0"))
+        ignored = (b"BUILDKITE_HOOK_EXIT_STATUS=", b"BUILDKITE_HOOK_WORKING_DIR=", b"_=")
+        self.assertEqual({v for v in after - before if not v.startswith(ignored)}, set())
+
+    def test_missing_binary_is_127_not_125(self):
+        r = self.hook("true", JOBWARDEN_BINARY=str(self.dir / "no-such-jobwarden"))
+        self.assertEqual(r.returncode, 127, r.stdout)
+
+    def test_cancel_kills_the_whole_tree(self):
+        def agent_cancel(proc):
+            os.killpg(proc.pid, signal.SIGTERM)  # the agent's cancel: its signal to the job's group
+        rest = cancel_tree(self, [str(self.wrapper)], self.env(TREE_COMMAND), self.checkout, agent_cancel)
+        self.assertIn("jobwarden: verdict: fail", rest)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
