@@ -21,6 +21,7 @@ int internal_fault_code(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  jobwarden::platform::ignore_sigpipe_for_life();
   jobwarden::platform::ensure_standard_fds();
   jobwarden::platform::block_cancel_signals_for_life();
   try {

@@ -1,5 +1,7 @@
 #include "policy/duration.hpp"
 
+#include "policy/printable.hpp"
+
 #include <array>
 #include <cstdio>
 #include <limits>
@@ -18,7 +20,7 @@ constexpr long long k_max_ms = 366LL * 24 * 3'600'000;  // a year: beyond any CI
 
 DurationParse fail(std::string_view text, std::string_view why) {
   DurationParse r;
-  r.error = "invalid duration '" + std::string(text) + "': " + std::string(why) +
+  r.error = "invalid duration " + quoted_excerpt(text) + ": " + std::string(why) +
             " (expected e.g. 500ms, 90s, 15m, 1h30m)";
   return r;
 }

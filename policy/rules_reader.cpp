@@ -4,6 +4,7 @@
 #include <map>
 
 #include "policy/loader_sections.hpp"
+#include "policy/printable.hpp"
 #include "policy/signals.hpp"
 
 namespace jobwarden::policy::detail {
@@ -191,7 +192,7 @@ void check_rule(YamlReader& r, const YAML::Node& node, const std::string& where,
   if (b.rule.name.empty()) return;
   const int line = b.name->key_node.Mark().line + 1;
   if (auto [it, fresh] = names.emplace(b.rule.name, line); !fresh) {
-    r.value_error(*b.name, "duplicate rule name '" + b.rule.name + "' (first at line " +
+    r.value_error(*b.name, "duplicate rule name " + quoted_excerpt(b.rule.name) + " (first at line " +
                                std::to_string(it->second) + ")");
   }
 }
@@ -200,7 +201,7 @@ void read_rule(YamlReader& r, const YAML::Node& node, std::size_t index, Pattern
                std::map<std::string, int>& names, std::vector<Rule>& out) {
   const auto name = r.peek_scalar(node, "name");
   const std::string where = name && !name->empty() && node.IsMap()
-                                ? "rule '" + *name + "'"
+                                ? "rule " + quoted_excerpt(*name)
                                 : "rule #" + std::to_string(index + 1);
   if (!node.IsMap()) {
     r.error(node,

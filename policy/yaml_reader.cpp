@@ -1,5 +1,7 @@
 #include "policy/yaml_reader.hpp"
 
+#include "policy/printable.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -10,8 +12,6 @@
 
 namespace jobwarden::policy::detail {
 namespace {
-
-constexpr std::size_t k_max_quoted = 40;  // bytes of a user's text quoted back in a message
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -34,22 +34,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
-// 'text', shortened and with control characters escaped, for messages.
-std::string quote(std::string_view text) {
-  std::string out = "'";
-  for (std::size_t i = 0; i < text.size() && i < k_max_quoted; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      std::array<char, 8> buf{};
-      std::snprintf(buf.data(), buf.size(), "\\x%02x", static_cast<unsigned>(c));
-      out += buf.data();
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > k_max_quoted) out += "...";
-  return out + "'";
-}
+std::string quote(std::string_view text) { return quoted_excerpt(text); }
 
 std::string unknown_hint(std::string_view name, std::span<const std::string_view> allowed) {
   if (name == "<<") return " (YAML merge keys are not supported)";

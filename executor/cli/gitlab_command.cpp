@@ -7,11 +7,13 @@
 
 #include "adapters/gitlab/custom_executor.hpp"
 #include "executor/cli/gitlab_run.hpp"
+#include "executor/cli/job_state_file.hpp"
 #include "executor/cli/step_execution.hpp"
 #include "executor/io/gitlab_job.hpp"
 #include "executor/io/report.hpp"
 #include "executor/platform/host_facts.hpp"
 #include "executor/platform/job_sweeper.hpp"
+#include "executor/platform/safe_files.hpp"
 #include "policy/admin_config.hpp"
 
 namespace jobwarden::cli {
@@ -38,8 +40,7 @@ std::string check_writable_dir(const std::string& dir) {
   fs::create_directories(dir, ec);
   if (ec) return "cannot create " + dir + ": " + ec.message();
   const std::string probe = dir + "/.jobwarden-probe";
-  const std::string error = io::write_atomically(probe, "probe\n");
-  if (!error.empty()) return dir + " is not writable: " + error;
+  if (auto w = platform::write_file_atomically(probe, "probe\n"); !w) return dir + " is not writable: " + w.error();
   fs::remove(probe, ec);
   return "";
 }
@@ -56,7 +57,7 @@ int load_admin_and_record_job(const GitlabArgs& args, std::optional<policy::Admi
   admin = load_admin_or_report(args.admin_config);
   if (!admin) return host_fault("the admin configuration is invalid");
   std::string error;
-  (void)io::load_or_create_job_state(env_or("TMPDIR", "/tmp"), now_unix(), job_id_from_response(), error);
+  (void)load_or_create_job_state(env_or("TMPDIR", "/tmp"), now_unix(), job_id_from_response(), error);
   return error.empty() ? 0 : host_fault(error);
 }
 
@@ -123,8 +124,8 @@ int gitlab_run(const GitlabArgs& args) {
   if (!admin) return host_fault("the admin configuration is invalid");
   const gl::DriverExit answer = run_gitlab_stage(*admin, args.script, args.stage);
   if (answer.build_exit_code && !exit_file.empty()) {
-    const std::string error = io::write_atomically(exit_file, std::to_string(*answer.build_exit_code));
-    if (!error.empty()) return host_fault("cannot write BUILD_EXIT_CODE_FILE: " + error);
+    const auto written = platform::write_file_atomically(exit_file, std::to_string(*answer.build_exit_code));
+    if (!written) return host_fault("cannot write BUILD_EXIT_CODE_FILE: " + written.error());
   }
   return answer.exit_code;
 }

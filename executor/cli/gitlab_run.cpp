@@ -6,11 +6,14 @@
 #include <fstream>
 
 #include "adapters/dialects.hpp"
+#include "executor/cli/job_state_file.hpp"
 #include "executor/cli/policy_source.hpp"
 #include "executor/cli/step_execution.hpp"
 #include "executor/io/gitlab_job.hpp"
 #include "executor/io/report.hpp"
 #include "executor/platform/fd.hpp"
+#include "executor/platform/safe_files.hpp"
+#include "policy/printable.hpp"
 
 namespace jobwarden::cli {
 namespace {
@@ -18,32 +21,42 @@ namespace {
 namespace gl = adapters::gitlab;
 namespace fs = std::filesystem;
 
-// CUSTOM_ENV_CI_PROJECT_DIR can be shadowed by a job variable: it is only
-// trusted when it lies inside the admin's builds directory.
-std::string trusted_project_dir(const policy::AdminConfig& admin, core::JobLog& log) {
+// The project directory of a user stage: CUSTOM_ENV_CI_PROJECT_DIR can be
+// shadowed by a job variable, so it is only trusted inside the admin's builds
+// directory, and opened beneath it (no symlink out of it on the way).
+struct Project {
+  std::string dir;  // "" when there is none (runner stages, or refused)
+  platform::UniqueFd fd;
+};
+
+Project trusted_project(const policy::AdminConfig& admin, core::JobLog& log) {
   const std::string dir = env_or("CUSTOM_ENV_CI_PROJECT_DIR");
-  if (dir.empty()) return "";
-  std::error_code base_error, project_error;  // a job variable may hold anything: never throw
+  if (dir.empty()) return {};
+  std::error_code base_error;  // a job variable may hold anything: never throw
   const fs::path base = fs::weakly_canonical(admin.builds_dir, base_error);
-  const fs::path project = fs::weakly_canonical(dir, project_error);
+  const fs::path project = fs::path(dir).lexically_normal();
   const auto [b, p] = std::mismatch(base.begin(), base.end(), project.begin(), project.end());
-  if (base_error || project_error || b != base.end() || project == base) {
-    log.warn("CI_PROJECT_DIR " + dir.substr(0, 200) + " is not inside the builds directory " +
-             admin.builds_dir + ": the repository policy there is ignored");
-    return "";
+  const fs::path rel = project.lexically_relative(base);
+  auto base_fd = platform::open_directory(base.string());
+  auto project_fd = base_error || b != base.end() || project == base || !base_fd
+                        ? core::Result<platform::UniqueFd, std::string>(core::unexpected(std::string("outside")))
+                        : platform::open_directory_beneath(base_fd->get(), rel.string());
+  if (!project_fd) {
+    log.warn("CI_PROJECT_DIR " + policy::printable(dir, 200) + " is not a directory inside the builds directory " +
+             admin.builds_dir + ": the repository's .jobwarden.yml and JOBWARDEN_REPORT are ignored");
+    return {};
   }
-  return project.string();
+  return {project.string(), std::move(*project_fd)};
 }
 
-PolicySource stage_policy(const policy::AdminConfig& admin, gl::StageKind kind, const std::string& project_dir) {
+PolicySource stage_policy(const policy::AdminConfig& admin, gl::StageKind kind, const Project& project) {
   if (kind == gl::StageKind::runner) {
     return admin.runner_stages_policy.empty() ? embedded_policy_source()
                                               : load_policy_source(admin.runner_stages_policy);
   }
-  const std::string candidate = project_dir.empty() ? "" : project_dir + "/" + k_policy_file_name;
-  std::error_code ec;
-  if (!candidate.empty() && fs::is_regular_file(candidate, ec)) return load_policy_source(candidate);
-  return embedded_policy_source();
+  if (!project.fd.valid()) return embedded_policy_source();
+  auto found = load_project_policy(project.fd.get(), project.dir);
+  return found ? std::move(*found) : embedded_policy_source();
 }
 
 // The job's deadline as a monotonic time point: its start (recorded by the
@@ -65,21 +78,21 @@ std::optional<core::MonoTime> job_deadline(const io::GitlabJobState& state, core
   return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
 }
 
-void write_reports(const io::ReportInput& in, const std::string& project_dir, core::JobLog& log) {
+// Reports under $TMPDIR (jobwarden's own) and, when the job asks with
+// JOBWARDEN_REPORT, beneath the project. A report that cannot be written is
+// one warning; it never changes the verdict.
+void write_reports(const io::ReportInput& in, const Project& project, core::JobLog& log) {
   const std::string text = io::render_report(in);
   const std::string tmpdir = env_or("TMPDIR", "/tmp");
-  std::string error = io::write_atomically(tmpdir + "/jobwarden-report.json", text);
-  if (error.empty()) error = io::write_atomically(tmpdir + "/jobwarden-report-" + in.step + ".json", text);
-  const std::string wanted = env_or("CUSTOM_ENV_JOBWARDEN_REPORT");
-  if (!wanted.empty() && !project_dir.empty()) {
-    const fs::path rel(wanted);
-    const bool safe = rel.is_relative() && std::none_of(rel.begin(), rel.end(), [](const fs::path& part) {
-                        return part == "..";
-                      });
-    if (safe && error.empty()) error = io::write_atomically((fs::path(project_dir) / rel).string(), text);
-    if (!safe) log.warn("JOBWARDEN_REPORT must be a relative path inside the project: " + wanted);
+  for (const std::string& path : {tmpdir + "/jobwarden-report.json", tmpdir + "/jobwarden-report-" + in.step + ".json"}) {
+    if (auto w = platform::write_file_atomically(path, text); !w) log.warn("could not write a report: " + w.error());
   }
-  if (!error.empty()) log.warn("could not write a report: " + error);
+  const std::string wanted = env_or("CUSTOM_ENV_JOBWARDEN_REPORT");
+  if (wanted.empty() || !project.fd.valid()) return;
+  if (auto w = platform::write_file_atomically_beneath(project.fd.get(), wanted, text); !w) {
+    log.warn("JOBWARDEN_REPORT refused or not written (it must name a file inside the project): " +
+             policy::printable(w.error(), 300));
+  }
 }
 
 gl::DriverExit bad_policy(const PolicySource& src, gl::StageKind kind, core::JobLog& log) {
@@ -99,8 +112,8 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   core::JobLog log(log_sink, marker_sink, *dialect, false);
   const gl::StageInfo info = gl::classify_stage(stage);
   if (!info.known) log.info("stage '" + stage + "' is not one jobwarden knows: treated as a runner stage");
-  const std::string project_dir = info.kind == gl::StageKind::user ? trusted_project_dir(admin, log) : "";
-  PolicySource src = stage_policy(admin, info.kind, project_dir);
+  const Project project = info.kind == gl::StageKind::user ? trusted_project(admin, log) : Project{};
+  PolicySource src = stage_policy(admin, info.kind, project);
   if (!src.loaded.ok()) return bad_policy(src, info.kind, log);
   policy::Policy& policy = *src.loaded.policy;
   for (const auto& line : policy::apply_ceilings(admin, policy)) log.warn(line);
@@ -111,7 +124,7 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   std::string error;
   const std::string tmpdir = env_or("TMPDIR", "/tmp");
   const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE"));
-  const io::GitlabJobState state = io::load_or_create_job_state(
+  const io::GitlabJobState state = load_or_create_job_state(
       tmpdir, std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
       response ? response->job_id : "", error);
   if (!error.empty()) log.warn("cannot record the job state: " + error);
@@ -132,7 +145,7 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   request.deadline = job_deadline(state, log);
   const auto result = execute_step(request, policy, log);
   if (!result) return gl::driver_exit_internal();
-  write_reports({stage, request.spawn.argv, dialect->name(), src.label(), src.text, &*result}, project_dir, log);
+  write_reports({stage, request.spawn.argv, dialect->name(), src.label(), src.text, &*result}, project, log);
   if (result->attempts.back().ending.start_failed) {
     // The runner wrote the script: failing to start it is the host's fault, not the project's.
     log.warn("the runner's script could not be started: a system failure, not a build failure; exit code 2");

@@ -2,7 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+
+#include "executor/platform/safe_files.hpp"
 
 namespace jobwarden::cli {
 namespace {
@@ -18,23 +19,43 @@ bool read_capped(const std::string& path, std::string& out) {
   return !in.bad();
 }
 
+PolicySource loaded_from(std::string label, std::string text) {
+  PolicySource src;
+  src.path = std::move(label);
+  src.text = std::move(text);
+  src.loaded = policy::load_policy(src.text, src.path);
+  return src;
+}
+
 }  // namespace
 
 PolicySource load_policy_source(const std::string& explicit_path) {
-  PolicySource src;
-  std::error_code ec;
-  if (!explicit_path.empty()) {
-    src.path = explicit_path;
-  } else if (std::filesystem::is_regular_file(k_policy_file_name, ec)) {
-    src.path = k_policy_file_name;
+  if (explicit_path.empty()) {
+    auto cwd = platform::open_directory(".");
+    if (!cwd) return embedded_policy_source();
+    auto found = load_project_policy(cwd->get(), "");
+    return found ? std::move(*found) : embedded_policy_source();
   }
-  if (src.path.empty()) return embedded_policy_source();
+  PolicySource src;
+  src.path = explicit_path;
+  std::error_code ec;
   if (std::filesystem::is_directory(src.path, ec) || !read_capped(src.path, src.text)) {
     src.loaded.errors.push_back({src.path, 0, 0, "cannot read the policy file"});
     return src;
   }
   src.loaded = policy::load_policy(src.text, src.path);
   return src;
+}
+
+std::optional<PolicySource> load_project_policy(int project_fd, const std::string& project_dir) {
+  if (!platform::entry_exists(project_fd, k_policy_file_name)) return std::nullopt;
+  const std::string label = project_dir.empty() ? k_policy_file_name : project_dir + "/" + k_policy_file_name;
+  auto text = platform::read_file_beneath(project_fd, k_policy_file_name, policy::k_max_policy_bytes + 1);
+  if (text) return loaded_from(label, std::move(*text));
+  PolicySource refused;
+  refused.path = label;
+  refused.loaded.errors.push_back({label, 0, 0, "refused, not read: " + text.error()});
+  return refused;
 }
 
 PolicySource embedded_policy_source() {

@@ -4,6 +4,7 @@
 #include "executor/core/job_log.hpp"
 #include "executor/io/report.hpp"
 #include "executor/platform/fd.hpp"
+#include "executor/platform/safe_files.hpp"
 
 namespace jobwarden::cli {
 namespace {
@@ -60,8 +61,9 @@ int run_command(const RunOptions& o) {
   if (!result) return adapters::k_exit_internal;
   if (!o.report_file.empty()) {
     const io::ReportInput in{o.step, o.command, dialect->name(), src.label(), src.text, &*result};
-    const std::string error = io::write_atomically(o.report_file, io::render_report(in));
-    if (!error.empty()) log.warn("could not write the report: " + error);
+    // The verdict stands whatever happens to the report (full disk, read-only file system).
+    const auto written = platform::write_file_atomically(o.report_file, io::render_report(in));
+    if (!written) log.warn("could not write the report: " + written.error());
   }
   return result->exit_code;
 }

@@ -1,11 +1,14 @@
 #include "executor/core/job_log.hpp"
 
+#include "policy/printable.hpp"
+
 namespace jobwarden::core {
 
-void JobLog::emit(std::string_view prefix, std::string_view line) {
+void JobLog::emit(std::string_view prefix, std::string_view line, bool keep_colours) {
+  const std::string safe = policy::printable(line, k_max_line_bytes, keep_colours);
   std::string text;
-  text.reserve(prefix.size() + line.size() + 16);
-  text.append("jobwarden: ").append(prefix).append(line).push_back('\n');
+  text.reserve(prefix.size() + safe.size() + 16);
+  text.append("jobwarden: ").append(prefix).append(safe).push_back('\n');
   m_log.write(text);
 }
 
@@ -15,7 +18,7 @@ void JobLog::info(std::string_view line) {
 
 void JobLog::warn(std::string_view line) { emit("warning: ", line); }
 
-void JobLog::verdict(std::string_view line) { emit("", line); }
+void JobLog::verdict(std::string_view line) { emit("", line, true); }
 
 void JobLog::raw_marker(const std::string& text) {
   if (!text.empty()) m_markers.write(text);

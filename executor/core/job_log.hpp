@@ -4,6 +4,11 @@
 // line of the step's own output that is relayed to the same stream. Section
 // markers and annotations go to the marker sink (stdout), where CI systems
 // look for them.
+//
+// Every line is passed through policy::printable(): control characters in
+// what a line quotes (step names, paths, CI variables, rule names) are
+// escaped, so no quoted text can start a line of its own or forge a marker;
+// the verdict keeps its SGR colours. A line is cut after k_max_line_bytes.
 
 #include <string>
 #include <string_view>
@@ -22,6 +27,8 @@ class LineSink {
 
 class JobLog {
  public:
+  static constexpr std::size_t k_max_line_bytes = 16 * 1024;
+
   JobLog(LineSink& log, LineSink& markers, const CiDialect& dialect, bool quiet)
       : m_log(log), m_markers(markers), m_dialect(dialect), m_quiet(quiet) {}
 
@@ -33,7 +40,7 @@ class JobLog {
   bool quiet() const { return m_quiet; }
 
  private:
-  void emit(std::string_view prefix, std::string_view line);
+  void emit(std::string_view prefix, std::string_view line, bool keep_colours = false);
 
   LineSink& m_log;
   LineSink& m_markers;

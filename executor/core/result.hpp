@@ -33,9 +33,10 @@ class [[nodiscard]] Result {
     assert(ok());
     return std::get<0>(m_v);
   }
+  T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
-  T& operator*() { return value(); }
   const E& error() const {
     assert(!ok());
     return std::get<1>(m_v);

@@ -6,6 +6,7 @@
 #include "executor/core/job_log.hpp"
 #include "executor/core/log_lines.hpp"
 #include "policy/duration.hpp"
+#include "policy/printable.hpp"
 #include "policy/signals.hpp"
 
 namespace jobwarden::core {
@@ -59,7 +60,7 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
     const std::string id = section_id(request.step, number);
     const std::string header =
         attempt_header(request.step, number, max_attempts, request.settings, request.spawn.argv);
-    const std::string start = m_log.dialect().section_start(id, "jobwarden: " + header, m_clock.wall_now());
+    const std::string start = m_log.dialect().section_start(id, "jobwarden: " + policy::printable(header), m_clock.wall_now());
     if (start.empty()) m_log.info(header);
     m_log.raw_marker(start);
 
@@ -167,7 +168,7 @@ void StepRunner::settle(StepResult& result, const StepRequest& request, const po
   const std::string text = "step '" + request.step + "': " +
                            std::string(policy::to_string(last.outcome)) + " after " + attempts +
                            " (" + result.reason + ")";
-  m_log.raw_marker(m_log.dialect().annotation(result.action, "jobwarden: " + text));
+  m_log.raw_marker(m_log.dialect().annotation(result.action, "jobwarden: " + policy::printable(text)));
   m_log.verdict(m_log.dialect().verdict_text(
       result.action, "verdict: " + std::string(policy::to_string(result.action)) + ": " + text +
                          "; " + m_log.dialect().describe_exit(result.action, result.step_exit_code)));

@@ -1,12 +1,10 @@
 #include "executor/io/gitlab_job.hpp"
 
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
-#include "executor/io/report.hpp"
 
 namespace jobwarden::io {
 namespace {
@@ -38,16 +36,15 @@ std::optional<GitlabJobState> load_job_state(const std::string& tmpdir) {
   return GitlabJobState{(*j)["started_unix"].get<long long>(), (*j)["cookie"].get<std::string>()};
 }
 
-GitlabJobState load_or_create_job_state(const std::string& tmpdir, long long now_unix,
-                                        const std::string& job_id, std::string& error) {
-  if (auto existing = load_job_state(tmpdir)) return *existing;
-  GitlabJobState s{now_unix, "jobwarden-" + (job_id.empty() ? std::string("job") : job_id) + "-" + random_hex()};
-  std::error_code ec;
-  std::filesystem::create_directories(tmpdir + "/jobwarden", ec);
-  const nlohmann::json j = {{"started_unix", s.started_unix}, {"cookie", s.cookie}};
-  error = ec ? "cannot create " + tmpdir + "/jobwarden: " + ec.message()
-             : write_atomically(state_path(tmpdir), j.dump() + "\n");
-  return s;
+std::string job_state_path(const std::string& tmpdir) { return state_path(tmpdir); }
+
+GitlabJobState new_job_state(long long now_unix, const std::string& job_id) {
+  return {now_unix, "jobwarden-" + (job_id.empty() ? std::string("job") : job_id) + "-" + random_hex()};
+}
+
+std::string render_job_state(const GitlabJobState& state) {
+  const nlohmann::json j = {{"started_unix", state.started_unix}, {"cookie", state.cookie}};
+  return j.dump() + "\n";
 }
 
 std::optional<JobResponse> read_job_response(const std::string& path) {

@@ -16,10 +16,12 @@ struct GitlabJobState {
   std::string cookie;          // value of JOBWARDEN_JOB_COOKIE in the steps' environment
 };
 
-// Loads the state, or creates it (started now, fresh cookie) when absent or
-// unreadable. "" error on success.
-GitlabJobState load_or_create_job_state(const std::string& tmpdir, long long now_unix,
-                                        const std::string& job_id, std::string& error);
+// Where the state lives under the job's $TMPDIR.
+std::string job_state_path(const std::string& tmpdir);
+// A fresh state: started now, a new random cookie.
+GitlabJobState new_job_state(long long now_unix, const std::string& job_id);
+// The state file's text.
+std::string render_job_state(const GitlabJobState& state);
 // Loads an existing state; nullopt when there is none.
 std::optional<GitlabJobState> load_job_state(const std::string& tmpdir);
 
@@ -34,7 +36,7 @@ std::optional<JobResponse> read_job_response(const std::string& path);
 
 namespace jobwarden::io {
 
-// config_exec's answer: exactly one JSON object (spec section 5).
+// config_exec's answer: exactly one JSON object.
 std::string render_config_output(const std::string& builds_dir, const std::string& cache_dir,
                                  bool builds_dir_is_shared, const std::string& hostname,
                                  const std::string& version);

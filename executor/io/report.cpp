@@ -3,10 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "policy/signals.hpp"
 
@@ -134,31 +131,6 @@ std::string render_report(const ReportInput& in) {
   };
   // Invalid UTF-8 in a command line must not make the report unwritable.
   return report.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
-}
-
-std::string write_atomically(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path target(path);
-  std::mt19937_64 rng(std::random_device{}());
-  const fs::path temp = target.parent_path() /
-                        ("." + target.filename().string() + ".tmp" + std::to_string(rng() % 1000000));
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) return "cannot create " + temp.string();
-    out << text;
-    out.flush();
-    if (!out) {
-      fs::remove(temp, ec);
-      return "cannot write " + temp.string();
-    }
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    return "cannot rename to " + path + ": " + ec.message();
-  }
-  return "";
 }
 
 }  // namespace jobwarden::io

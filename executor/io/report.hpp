@@ -1,8 +1,8 @@
 #pragma once
-// The JSON report (PRODUCT.md §7), schema "jobwarden.report/1": what was run,
+// The JSON report schema "jobwarden.report/1": what was run,
 // under which policy, what was decided, and the evidence of every attempt.
-// Rendering is pure; writing is atomic (temporary file + rename), so a reader
-// never sees half a report.
+// Rendering is pure; the file is written by platform::write_file_atomically
+// (safe_files.hpp), so a reader never sees half a report.
 
 #include <string>
 #include <vector>
@@ -28,9 +28,5 @@ std::string render_report(const ReportInput& input);
 // FNV-1a 64-bit of `text`, as 16 hex digits: identifies the policy a report
 // was decided under (not a security hash).
 std::string policy_hash(const std::string& text);
-
-// Writes `text` to `path` through a temporary file in the same directory and
-// a rename. Returns "" on success, else why not.
-std::string write_atomically(const std::string& path, const std::string& text);
 
 }  // namespace jobwarden::io

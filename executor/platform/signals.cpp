@@ -42,6 +42,13 @@ void block_cancel_signals_for_life() {
   sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
+void ignore_sigpipe_for_life() {
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGPIPE, &ign, nullptr);
+}
+
 void ensure_standard_fds() {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {

@@ -33,6 +33,13 @@ class SignalChannel {
 // an empty mask. Async-signal-safe.
 void reset_signals_in_child();
 
+// The very first line of main: SIGPIPE ignored for the whole life of the
+// process. A write to a closed stdout or stderr (the CI stopped reading)
+// then fails with EPIPE instead of killing jobwarden with its verdict and exit
+// code lost, before, during and after the event loop. Children get default
+// dispositions back before exec (reset_signals_in_child).
+void ignore_sigpipe_for_life();
+
 // Called first thing in main: blocks SIGTERM, SIGINT, SIGHUP for the whole
 // life of the process, so that a cancel arriving before the event loop
 // exists, or after it is gone (while the verdict, the report or

@@ -75,18 +75,3 @@ TEST_CASE("policy hashes are stable and differ for different text") {
   CHECK(io::policy_hash("") == "cbf29ce484222325");
   CHECK(io::policy_hash("a") != io::policy_hash("b"));
 }
-
-TEST_CASE("reports are written atomically and replace an older one") {
-  const auto dir = std::filesystem::temp_directory_path() / ("jw-report-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / "report.json").string();
-  CHECK(io::write_atomically(path, "old\n").empty());
-  CHECK(io::write_atomically(path, "new\n").empty());
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  CHECK(ss.str() == "new\n");
-  CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator{}) == 1);
-  CHECK_FALSE(io::write_atomically((dir / "missing" / "r.json").string(), "x").empty());
-  std::filesystem::remove_all(dir);
-}

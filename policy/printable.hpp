@@ -1,0 +1,27 @@
+#pragma once
+// Untrusted text (policy values, CI variables, step names, paths) quoted back
+// in jobwarden's own lines and messages: bounded and with every control
+// character escaped, so it can neither flood the log nor start a line of its
+// own (a forged `jobwarden:` line, a GitLab section marker, a GitHub `::`
+// command) nor move the cursor.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace jobwarden::policy {
+
+// Bytes of a user's text quoted back in a policy error.
+inline constexpr std::size_t k_max_quoted = 40;
+
+// `text` with bytes below 0x20 and 0x7f written as \xNN (a backslash as \\),
+// cut after `max_bytes` of input (at a UTF-8 character boundary) with "..."
+// appended. `keep_colours`: SGR sequences (ESC [ digits/; m: colours, bold)
+// are kept as they are; they cannot move the cursor or erase anything.
+std::string printable(std::string_view text, std::size_t max_bytes = std::string_view::npos,
+                      bool keep_colours = false);
+
+// 'text', with at most k_max_quoted bytes of it, through printable().
+std::string quoted_excerpt(std::string_view text);
+
+}  // namespace jobwarden::policy

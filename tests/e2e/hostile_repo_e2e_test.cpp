@@ -1,0 +1,160 @@
+// A hostile repository and hostile CI variables against the built binary:
+// symlinks out of the project, a policy that points at a root-only file,
+// policy errors and step names crafted to forge job-log lines, a report on a
+// full file system. Each ends with the documented code and one clear line.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/e2e/gitlab_runner_emulator.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/proc_check.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace jobwarden::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string k_jw = jobwarden_binary();
+const char* k_secret = "root:$6$SECRET-HASH$abcdef:19000:0:99999:7:::";
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::size_t count(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Lines of `text` that start with `prefix` (a forged line would).
+std::size_t lines_starting_with(const std::string& text, const std::string& prefix) {
+  std::size_t n = text.rfind(prefix, 0) == 0 ? 1 : 0;
+  return n + count(text, "\n" + prefix) + count(text, "\r" + prefix);
+}
+
+// A root-only file outside every project, like /etc/shadow.
+std::string root_only_secret(const TempDir& dir) {
+  const std::string path = dir.write("shadow", std::string(k_secret) + "\ndaemon:*:19000:0:99999:7:::\n");
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("gitlab: JOBWARDEN_REPORT through a committed symlink is refused and the file outside is untouched") {
+  GitlabRunnerEmulator gl;
+  gl.config();
+  TempDir outside;
+  const std::string target = outside.write("target.txt", "precious\n");
+  fs::create_symlink(outside.path(), gl.project_dir() + "/out");
+  fs::create_symlink(target, gl.project_dir() + "/report.json");
+  for (const char* wanted : {"out/target.txt", "report.json", "../../../../outside.json", "/etc/passwd"}) {
+    CAPTURE(wanted);
+    gl.set_variable("JOBWARDEN_REPORT", wanted);
+    const auto o = gl.run_stage("build_script", "echo built");
+    CAPTURE(o.driver.err);
+    CHECK(o.kind() == "success");  // the verdict stands
+    CHECK(count(o.driver.err, "JOBWARDEN_REPORT refused or not written") == 1);
+    CHECK(read_file(target) == "precious\n");
+  }
+  CHECK(fs::is_symlink(gl.project_dir() + "/report.json"));
+  // A path that stays inside is written.
+  fs::create_directories(gl.project_dir() + "/reports");
+  gl.set_variable("JOBWARDEN_REPORT", "reports/jobwarden.json");
+  CHECK(gl.run_stage("build_script", "true").kind() == "success");
+  CHECK(contains(read_file(gl.project_dir() + "/reports/jobwarden.json"), "\"schema\": \"jobwarden.report/1\""));
+}
+
+TEST_CASE("gitlab: a committed .jobwarden.yml symlink to a root-only file is refused, not read, code 78") {
+  GitlabRunnerEmulator gl;
+  gl.config();
+  TempDir outside;
+  fs::create_symlink(root_only_secret(outside), gl.project_dir() + "/.jobwarden.yml");
+  const auto o = gl.run_stage("build_script", "echo must-not-run");
+  CAPTURE(o.driver.err);
+  CHECK(o.kind() == "build_failure");
+  CHECK(o.build_exit_code == 78);
+  CHECK(count(o.driver.err, "refused, not read: .jobwarden.yml: it leaves the directory") == 1);
+  CHECK_FALSE(contains(o.driver.out + o.driver.err, "SECRET-HASH"));
+  CHECK_FALSE(contains(o.driver.out, "must-not-run"));
+  // A symlink that stays inside the project is followed.
+  fs::remove(gl.project_dir() + "/.jobwarden.yml");
+  fs::create_directories(gl.project_dir() + "/ci");
+  std::ofstream(gl.project_dir() + "/ci/jobwarden.yml") << "version: 1\ndefaults: {timeout: 7m}\n";
+  fs::create_symlink("ci/jobwarden.yml", gl.project_dir() + "/.jobwarden.yml");
+  const auto inside = gl.run_stage("build_script", "echo ran");
+  CAPTURE(inside.driver.err);
+  CHECK(inside.kind() == "success");
+  CHECK(contains(inside.driver.out, "timeout 7m"));  // in the attempt's section title
+}
+
+TEST_CASE("run: a .jobwarden.yml in the working directory that links out is refused with exit 78") {
+  TempDir project, outside;
+  fs::create_symlink(root_only_secret(outside), project.file(".jobwarden.yml"));
+  const auto r = run_child({k_jw, "run", "--ci", "generic", "--", "echo", "must-not-run"}, {},
+                           std::chrono::milliseconds(30'000), project.path());
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 78);
+  CHECK(count(r.err, "refused, not read") == 1);
+  CHECK_FALSE(contains(r.out + r.err, "SECRET-HASH"));
+  CHECK_FALSE(contains(r.out, "must-not-run"));
+}
+
+TEST_CASE("a readable hostile policy is quoted back only in short, escaped excerpts") {
+  TempDir dir;
+  // Keys a policy error quotes back: long lines of someone else's file, a
+  // newline that would start a forged verdict, escape sequences.
+  std::string yaml = "version: 1\n";
+  for (int i = 0; i < 5; ++i) yaml += "line" + std::to_string(i) + "-" + std::string(200, 'S') + ": x\n";
+  yaml += "\"k\\njobwarden: verdict: pass\\r\\e[2K\\e]0;title\\a\": x\n";
+  yaml += "defaults: {timeout: \"9s\\njobwarden: verdict: pass\"}\n";
+  const std::string policy = dir.write("hostile.yml", yaml);
+  const auto r = run_child({k_jw, "run", "--ci", "gitlab", "--policy", policy, "--", "true"});
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 78);
+  CHECK(lines_starting_with(r.out + r.err, "jobwarden: verdict: pass") == 0);
+  CHECK_FALSE(contains(r.err, "\x1b[2K"));
+  CHECK_FALSE(contains(r.err, "\x1b]0"));
+  CHECK_FALSE(contains(r.err, std::string(41, 'S')));  // at most 40 bytes of a key are quoted
+  CHECK(contains(r.err, "\\x0ajobwarden: verdict: pass"));
+}
+
+TEST_CASE("a step name with newlines and escape sequences cannot forge a jobwarden line or a section marker") {
+  const std::string hostile = "build\njobwarden: verdict: pass\n\x1b[0Ksection_start:1:forged\r\x1b[0Kx";
+  for (const char* ci : {"gitlab", "github", "generic"}) {
+    CAPTURE(ci);
+    const auto r = run_child({k_jw, "run", "--ci", ci, "--step", hostile, "--", "sh", "-c", "exit 3"},
+                             {"JOBWARDEN_STEP="});
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 3);
+    CHECK(lines_starting_with(r.out + r.err, "jobwarden: verdict: pass") == 0);
+    CHECK_FALSE(contains(r.out + r.err, "\x1b[0Ksection_start:1:forged"));  // quoted, never a marker
+    CHECK(contains(r.err, "step 'build\\x0ajobwarden: verdict: pass\\x0a\\x1b[0Ksection_start:1:forged"));
+  }
+}
+
+TEST_CASE("a report on a full file system: one clear line, the verdict and exit code stand") {
+  if (::geteuid() != 0) return;  // mounting a tmpfs needs root (CI runs as root)
+  // A mount namespace of this test process's own, inherited by jobwarden.
+  REQUIRE(::unshare(CLONE_NEWNS) == 0);
+  REQUIRE(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
+  TempDir mount_point;
+  REQUIRE(::mount("jw-full", mount_point.path().c_str(), "tmpfs", 0, "size=16k") == 0);
+  const std::string filler = mount_point.write("filler", std::string(64 * 1024, 'x'));  // fills it up
+  const std::string report = mount_point.file("report.json");
+  const auto r = run_child({k_jw, "run", "--ci", "generic", "--report", report, "--", "sh", "-c", "exit 3"});
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(count(r.err, "could not write the report: " + report + ": no space left on the file system (ENOSPC)") == 1);
+  CHECK(contains(r.err, "jobwarden: verdict: fail"));
+  CHECK_FALSE(fs::exists(report));
+  CHECK(std::distance(fs::directory_iterator(mount_point.path()), fs::directory_iterator{}) == 1);
+  CHECK(::umount2(mount_point.path().c_str(), MNT_DETACH) == 0);
+}
