@@ -164,11 +164,17 @@ TEST_CASE("JOBWARDEN_TREE_KILL=0 signals only the direct child and says so") {
 }
 
 TEST_CASE("the step inherits no descriptor beyond stdin, stdout and stderr") {
-  // This test's own pipes are open in jobwarden (ChildProcess gives it fds 0-2
-  // only, but the harness may hold more): none may reach the step.
-  const auto r = run_child(run_args({}, {"sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"}));
+  // jobwarden's parent (a CI agent) leaves fds 3-50 open without close-on-exec;
+  // without close_range in the child they would all reach the step. The step
+  // looks with a shell builtin (`[ -e ]` opens nothing; a pipeline or a glob
+  // would show descriptors of its own).
+  const std::string step = "for n in $(seq 3 60); do [ -e /proc/$$/fd/$n ] && printf '%s ' $n; done; echo end";
+  const std::string parent = "for n in $(seq 3 50); do eval \"exec $n</dev/null\"; done; "
+                             "[ -e /proc/$$/fd/50 ] || exit 99; exec " + k_jw + " run --ci generic -- sh -c \"$0\"";
+  const auto r = run_child({"/bin/bash", "-c", parent, step});
+  CAPTURE(r.err);
   CHECK(r.exit_code == 0);
-  CHECK(r.out == "0 1 2 ");
+  CHECK(r.out == "end\n");
 }
 
 TEST_CASE("children jobwarden already had when it started are not the step's and are left alone") {
