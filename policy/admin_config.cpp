@@ -5,6 +5,7 @@
 
 #include "policy/admin_config.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -106,6 +107,29 @@ constexpr std::array<Field<AdminConfig>, 4> k_gitlab_fields{{
     {"runner_stages_policy", read_runner_stages_policy},
 }};
 
+// --- run_as -----------------------------------------------------------------
+
+// A user name as the user database accepts it (POSIX portable characters,
+// not starting with '-'), or a numeric uid. Resolved when a step starts.
+bool valid_user(const std::string& text) {
+  if (text.empty() || text.size() > 32 || text.front() == '-') return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
+void read_run_as(YamlReader& r, const Entry& e, AdminConfig& c) {
+  const auto text = r.string(e);
+  if (!text) return;
+  if (!valid_user(*text)) {
+    r.value_error(e, "expected a user name or a numeric uid (letters, digits, '.', '_', '-'; at most 32), got " +
+                         describe(e.value));
+    return;
+  }
+  c.run_as = *text;
+}
+
 // --- top level --------------------------------------------------------------
 
 void read_nothing(YamlReader&, const Entry&, AdminConfig&) {}  // version: checked already
@@ -116,11 +140,12 @@ void read_gitlab(YamlReader& r, const Entry& e, AdminConfig& c) {
   read_fields(r, e.value, k_gitlab_fields, e.child_where(), c);
 }
 
-constexpr std::array<Field<AdminConfig>, 4> k_sections{{
+constexpr std::array<Field<AdminConfig>, 5> k_sections{{
     {"version", read_nothing},
     {"ceilings", read_ceilings},
     {"features", read_features},
     {"gitlab", read_gitlab},
+    {"run_as", read_run_as},
 }};
 
 // The same directory for builds and caches would let a job's checkout

@@ -1,8 +1,9 @@
 #pragma once
-// The admin configuration (PRODUCT.md §4, version 1): what the runner host's
+// The admin configuration (version 1): what the runner host's
 // administrator sets in /etc/jobwarden/config.yaml (or --admin-config) and a
 // repository policy cannot override. Ceilings on timeouts and retries,
-// feature kill-switches, the GitLab custom executor's directories.
+// feature kill-switches, the user steps run as, the GitLab custom executor's
+// directories.
 //
 // Contract:
 //  * Loading is as strict as the policy loader's (loader.hpp): unknown keys
@@ -46,6 +47,9 @@ struct AdminConfig {
   std::string builds_dir = "/var/lib/jobwarden/builds";
   std::string cache_dir = "/var/lib/jobwarden/cache";
   bool builds_dir_is_shared = false;
+  // The user every step runs as (a name or a numeric uid, resolved in the
+  // user database when a step starts); "" = jobwarden's own user.
+  std::string run_as;
   // Policy file for the runner-owned GitLab stages (get_sources, caches,
   // artifacts); "" = the embedded default policy.
   std::string runner_stages_policy;

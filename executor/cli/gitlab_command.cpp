@@ -14,6 +14,7 @@
 #include "executor/platform/host_facts.hpp"
 #include "executor/platform/job_sweeper.hpp"
 #include "executor/platform/safe_files.hpp"
+#include "executor/platform/step_user.hpp"
 #include "policy/admin_config.hpp"
 
 namespace jobwarden::cli {
@@ -61,6 +62,32 @@ int load_admin_and_record_job(const GitlabArgs& args, std::optional<policy::Admi
   return error.empty() ? 0 : host_fault(error);
 }
 
+// With run_as, the slot's builds directory and the cache directory belong to
+// that user (every stage, get_sources included, runs as the user). "" or
+// what went wrong.
+std::string prepare_dirs_for_run_as(const policy::AdminConfig& admin, const std::vector<std::string>& dirs) {
+  const auto user = resolve_run_as(admin);
+  if (!user) return user.error();
+  if (!*user) return "";
+  for (const std::string& dir : dirs) {
+    if (auto prepared = platform::prepare_directory_for(dir, **user); !prepared) return prepared.error();
+  }
+  return "";
+}
+
+// Who the steps run as, for the banner: a warning when that is root.
+std::string run_as_banner(const policy::AdminConfig& admin) {
+  const auto user = resolve_run_as(admin);
+  if (user && *user) {
+    const core::StepUser& u = **user;
+    return "steps run as " + u.name + " (uid " + std::to_string(u.uid) + ", gid " + std::to_string(u.gid) + ")";
+  }
+  if (platform::effective_uid() == 0) {
+    return "WARNING: steps run as root: set run_as in the admin configuration to run them as an unprivileged user";
+  }
+  return "steps run as uid " + std::to_string(platform::effective_uid()) + " (jobwarden's own)";
+}
+
 }  // namespace
 
 int gitlab_config(const GitlabArgs& args) {
@@ -74,6 +101,9 @@ int gitlab_config(const GitlabArgs& args) {
   for (const std::string& dir : {builds_dir, admin->cache_dir}) {
     if (const std::string problem = check_writable_dir(dir); !problem.empty()) return host_fault(problem);
   }
+  if (const std::string problem = prepare_dirs_for_run_as(*admin, {builds_dir, admin->cache_dir}); !problem.empty()) {
+    return host_fault(problem);
+  }
   std::cout << io::render_config_output(builds_dir, admin->cache_dir, admin->builds_dir_is_shared,
                                         platform::host_name(), JOBWARDEN_VERSION)
             << std::flush;
@@ -86,6 +116,8 @@ int gitlab_prepare(const GitlabArgs& args) {
   if (const std::string problem = check_writable_dir(admin->builds_dir); !problem.empty()) {
     return host_fault(problem);
   }
+  const auto run_as = resolve_run_as(*admin);
+  if (!run_as) return host_fault(run_as.error());
   const std::string cgroup = platform::cgroup2_mount_point();
   std::cout << "jobwarden " << JOBWARDEN_VERSION << " on " << platform::host_name() << ": tree kill "
             << (admin->tree_kill ? "on" : "OFF") << ", retries " << (admin->retry ? "on" : "OFF")
@@ -94,6 +126,7 @@ int gitlab_prepare(const GitlabArgs& args) {
             << ", PSI " << (platform::cpu_pressure_some_us() ? "yes" : "NO") << ", cgroup v2 "
             << (cgroup.empty() ? std::string("not mounted") : "at " + cgroup) << "; admin configuration "
             << admin->source << "\n"
+            << "jobwarden: " << run_as_banner(*admin) << "\n"
             << std::flush;
   return 0;
 }

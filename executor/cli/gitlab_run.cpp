@@ -13,6 +13,7 @@
 #include "executor/io/report.hpp"
 #include "executor/platform/fd.hpp"
 #include "executor/platform/safe_files.hpp"
+#include "executor/platform/step_user.hpp"
 #include "policy/printable.hpp"
 
 namespace jobwarden::cli {
@@ -81,7 +82,8 @@ std::optional<core::MonoTime> job_deadline(const io::GitlabJobState& state, core
 // Reports under $TMPDIR (jobwarden's own) and, when the job asks with
 // JOBWARDEN_REPORT, beneath the project. A report that cannot be written is
 // one warning; it never changes the verdict.
-void write_reports(const io::ReportInput& in, const Project& project, core::JobLog& log) {
+void write_reports(const io::ReportInput& in, const Project& project, const core::StepUser* user,
+                   core::JobLog& log) {
   const std::string text = io::render_report(in);
   const std::string tmpdir = env_or("TMPDIR", "/tmp");
   for (const std::string& path : {tmpdir + "/jobwarden-report.json", tmpdir + "/jobwarden-report-" + in.step + ".json"}) {
@@ -89,6 +91,7 @@ void write_reports(const io::ReportInput& in, const Project& project, core::JobL
   }
   const std::string wanted = env_or("CUSTOM_ENV_JOBWARDEN_REPORT");
   if (wanted.empty() || !project.fd.valid()) return;
+  const platform::ActingAs as(user);  // with the step user's rights, owned by that user
   if (auto w = platform::write_file_atomically_beneath(project.fd.get(), wanted, text); !w) {
     log.warn("JOBWARDEN_REPORT refused or not written (it must name a file inside the project): " +
              policy::printable(w.error(), 300));
@@ -103,6 +106,29 @@ gl::DriverExit bad_policy(const PolicySource& src, gl::StageKind kind, core::Job
   return answer;
 }
 
+// With run_as, the runner's files must be reachable by the step user: the
+// stage script becomes the user's, the job's temporary directory (the
+// runner's, mode 0700) and the script's directory become traversable, and a directory of the user's own
+// under it is the step's TMPDIR.
+core::Status<std::string> hand_stage_to(const core::StepUser& user, const std::string& script,
+                                        const std::string& tmpdir, core::SpawnRequest& spawn) {
+  const std::string own_tmp = tmpdir + "/jobwarden/tmp-" + user.name;
+  const std::string script_dir = script.substr(0, script.rfind('/') == std::string::npos ? 0 : script.rfind('/'));
+  for (auto status : {platform::make_traversable(tmpdir), platform::make_traversable(tmpdir + "/jobwarden"),
+                      platform::make_traversable(script_dir.empty() ? "." : script_dir),
+                      platform::prepare_directory_for(own_tmp, user), platform::give_file_to(script, user)}) {
+    if (!status) return status;
+  }
+  run_spawn_as(spawn, user);
+  spawn.extra_env.push_back("TMPDIR=" + own_tmp);
+  return core::Ok{};
+}
+
+gl::DriverExit not_started_system_failure(const std::string& why, core::JobLog& log) {
+  log.verdict("verdict: system_failure: not started: " + why + "; exit code 2");
+  return gl::driver_exit_internal();
+}
+
 }  // namespace
 
 gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::string& script,
@@ -112,8 +138,15 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   core::JobLog log(log_sink, marker_sink, *dialect, false);
   const gl::StageInfo info = gl::classify_stage(stage);
   if (!info.known) log.info("stage '" + stage + "' is not one jobwarden knows: treated as a runner stage");
-  const Project project = info.kind == gl::StageKind::user ? trusted_project(admin, log) : Project{};
-  PolicySource src = stage_policy(admin, info.kind, project);
+  const auto run_as = resolve_run_as(admin);
+  if (!run_as) return not_started_system_failure(run_as.error(), log);
+  const core::StepUser* user = *run_as ? &**run_as : nullptr;
+  Project project;
+  PolicySource src = [&] {
+    const platform::ActingAs as(user);  // the repository is read with the step user's rights
+    if (info.kind == gl::StageKind::user) project = trusted_project(admin, log);
+    return stage_policy(admin, info.kind, project);
+  }();
   if (!src.loaded.ok()) return bad_policy(src, info.kind, log);
   policy::Policy& policy = *src.loaded.policy;
   for (const auto& line : policy::apply_ceilings(admin, policy)) log.warn(line);
@@ -136,6 +169,11 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   std::getline(std::ifstream(script), first_line);
   request.spawn.argv = gl::script_command(script, first_line);
   request.spawn.extra_env = {std::string(k_job_cookie_variable) + "=" + state.cookie};
+  if (user != nullptr) {
+    if (auto handed = hand_stage_to(*user, script, tmpdir, request.spawn); !handed) {
+      return not_started_system_failure("cannot prepare the stage for run_as user " + user->name + ": " + handed.error(), log);
+    }
+  }
   request.settings.timeout = settings.timeout;
   request.settings.grace = settings.grace;
   request.settings.starvation = settings.starvation;
@@ -145,7 +183,7 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   request.deadline = job_deadline(state, log);
   const auto result = execute_step(request, policy, log);
   if (!result) return gl::driver_exit_internal();
-  write_reports({stage, request.spawn.argv, dialect->name(), src.label(), src.text, &*result}, project, log);
+  write_reports({stage, request.spawn.argv, dialect->name(), src.label(), src.text, &*result}, project, user, log);
   if (result->attempts.back().ending.start_failed) {
     // The runner wrote the script: failing to start it is the host's fault, not the project's.
     log.warn("the runner's script could not be started: a system failure, not a build failure; exit code 2");

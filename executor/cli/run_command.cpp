@@ -5,6 +5,7 @@
 #include "executor/io/report.hpp"
 #include "executor/platform/fd.hpp"
 #include "executor/platform/safe_files.hpp"
+#include "executor/platform/step_user.hpp"
 
 namespace jobwarden::cli {
 namespace {
@@ -36,6 +37,14 @@ bool policy_usable(const PolicySource& src, core::JobLog& log) {
   return false;
 }
 
+// A step that cannot be run as the admin wants (run_as names no user): the
+// host's fault, a system failure, before anything is started.
+int not_started_system_failure(const std::string& why, core::JobLog& log) {
+  const int code = log.dialect().exit_code(policy::Action::system_failure, 0);
+  log.verdict("verdict: system_failure: not started: " + why + "; exit code " + std::to_string(code));
+  return code;
+}
+
 }  // namespace
 
 int run_command(const RunOptions& o) {
@@ -44,7 +53,12 @@ int run_command(const RunOptions& o) {
   core::JobLog log(log_sink, marker_sink, *dialect, o.quiet);
   const auto admin = load_admin_or_report(o.admin_config);
   if (!admin) return adapters::k_exit_config;
-  PolicySource src = load_policy_source(o.policy_file);
+  const auto user = resolve_run_as(*admin);
+  if (!user) return not_started_system_failure(user.error(), log);
+  PolicySource src = [&] {
+    const platform::ActingAs as(*user ? &**user : nullptr);  // the policy is read with the step user's rights
+    return load_policy_source(o.policy_file);
+  }();
   if (!policy_usable(src, log)) return adapters::k_exit_config;
   policy::Policy& policy = *src.loaded.policy;
   for (const auto& line : policy::apply_ceilings(*admin, policy)) log.warn(line);
@@ -55,6 +69,7 @@ int run_command(const RunOptions& o) {
   core::StepRequest request;
   request.step = o.step;
   request.spawn.argv = o.command;
+  if (*user) run_spawn_as(request.spawn, **user);
   request.settings = attempt_settings(o, policy.settings_for(o.step), *admin, switches, log);
   request.retries_enabled = switches.retry.on;
   const auto result = execute_step(request, policy, log);

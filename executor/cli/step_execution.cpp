@@ -5,6 +5,7 @@
 #include <random>
 
 #include "executor/platform/linux_process_runner.hpp"
+#include "executor/platform/step_user.hpp"
 #include "executor/platform/system_clock.hpp"
 
 namespace jobwarden::cli {
@@ -53,6 +54,20 @@ std::optional<policy::AdminConfig> load_admin_or_report(const std::string& path)
   if (loaded.ok()) return loaded.config;
   for (const auto& e : loaded.errors) std::cerr << "jobwarden: admin configuration: " << e.to_string() << "\n";
   return std::nullopt;
+}
+
+core::Result<std::optional<core::StepUser>, std::string> resolve_run_as(const policy::AdminConfig& admin) {
+  if (admin.run_as.empty()) return std::optional<core::StepUser>{};
+  auto user = platform::lookup_step_user(admin.run_as);
+  if (!user) return core::unexpected(user.error() + " (run_as in " + admin.source + ")");
+  return std::optional<core::StepUser>(std::move(*user));
+}
+
+void run_spawn_as(core::SpawnRequest& spawn, const core::StepUser& user) {
+  spawn.user = user;
+  for (const std::string& entry : {"HOME=" + user.home, "USER=" + user.name, "LOGNAME=" + user.name}) {
+    spawn.extra_env.push_back(entry);
+  }
 }
 
 void announce_kill_switches(const KillSwitches& k, core::JobLog& log) {

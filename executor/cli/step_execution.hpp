@@ -6,6 +6,7 @@
 #include <string>
 
 #include "executor/core/job_log.hpp"
+#include "executor/core/result.hpp"
 #include "executor/core/step_runner.hpp"
 #include "policy/admin_config.hpp"
 
@@ -34,6 +35,13 @@ KillSwitches kill_switches(const policy::AdminConfig& admin);
 // missing file means built-in defaults). On errors, prints each as
 // "jobwarden: admin configuration: file:line:col: ..." and returns nullopt.
 std::optional<policy::AdminConfig> load_admin_or_report(const std::string& path);
+
+// The admin's run_as user, resolved; nullopt when run_as is not set. A user
+// that cannot be resolved is an error message (the caller's system failure).
+core::Result<std::optional<core::StepUser>, std::string> resolve_run_as(const policy::AdminConfig& admin);
+
+// Makes `spawn` run as `user`, with HOME, USER and LOGNAME set to the user's.
+void run_spawn_as(core::SpawnRequest& spawn, const core::StepUser& user);
 
 // Logs the kill-switches that are off, each with who switched it off.
 void announce_kill_switches(const KillSwitches& switches, core::JobLog& log);

@@ -16,11 +16,22 @@ namespace jobwarden::core {
 // by SIGCONT, so stopped members can act on it) and SIGKILL.
 enum class TreeSignal { terminate, kill };
 
+// The user a step runs as (the admin's `run_as`), resolved before the fork:
+// the child sets groups, gid, uid in that order just before exec.
+struct StepUser {
+  std::string name;
+  unsigned uid = 0;
+  unsigned gid = 0;
+  std::vector<unsigned> groups;  // supplementary groups, the primary included
+  std::string home;
+};
+
 struct SpawnRequest {
   std::vector<std::string> argv;   // argv[0] is searched on PATH when it has no '/'
   bool tree_kill = true;           // false: only the direct child is ever signalled
                                    // (the supervisor sets it from AttemptSettings)
   std::vector<std::string> extra_env;  // NAME=VALUE added to (or replacing in) our environment
+  std::optional<StepUser> user;        // none: the step runs as jobwarden's own user
 };
 
 struct StartResult {

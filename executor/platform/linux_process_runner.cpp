@@ -59,7 +59,8 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
     result.exit_code = 125;
     return result;
   }
-  SpawnOptions spawn{request.argv, request.extra_env, child_out, child_err, true};
+  SpawnOptions spawn{request.argv, request.extra_env, child_out, child_err, true,
+                     request.user ? &*request.user : nullptr};
   const SpawnOutcome outcome = spawn_step(spawn);
   ::close(child_out);  // the child holds its own copies now
   ::close(child_err);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -35,6 +36,10 @@ struct ChildPlan {
   int report;  // close-on-exec pipe: the errno of a failed step travels back
   bool pdeathsig;
   pid_t parent;
+  const gid_t* groups;  // the step user's, or nullptr: keep jobwarden's identity
+  std::size_t group_count;
+  gid_t gid;
+  uid_t uid;
 };
 
 // The child's whole life between fork and exec, in this order:
@@ -42,7 +47,10 @@ struct ChildPlan {
 //   2. a session of its own (the step leads its session and process group)
 //   3. PR_SET_PDEATHSIG (last resort if jobwarden dies)
 //   4. stdin from /dev/null, stdout/stderr to the pipes, close-on-exec above 2
-//   5. execve
+//   5. the step user's identity (admin's run_as): supplementary groups, gid,
+//      uid, in that order (after setuid nothing else could be changed), last
+//      before exec so that everything before still runs with jobwarden's rights
+//   6. execve
 // Only async-signal-safe calls (we are single-threaded, but the rule keeps
 // this safe if that ever changes). Never returns.
 [[noreturn]] void exec_child(const ChildPlan& p) {
@@ -61,7 +69,19 @@ struct ChildPlan {
     // older kernels fail with EINVAL/ENOSYS and keep what O_CLOEXEC gave.
     (void)::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   }
-  ::execve(p.path, p.argv, p.envp);                                 // 5
+  if (p.groups != nullptr) {                                        // 5
+    if (::setgroups(p.group_count, p.groups) != 0 || ::setgid(p.gid) != 0 || ::setuid(p.uid) != 0) goto fail;
+    if (::getuid() != p.uid || ::geteuid() != p.uid || ::getegid() != p.gid) {
+      errno = EPERM;
+      goto fail;
+    }
+    // A change of credentials clears PR_SET_PDEATHSIG (prctl(2)): set it again.
+    if (p.pdeathsig) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != p.parent) ::_exit(125);
+    }
+  }
+  ::execve(p.path, p.argv, p.envp);                                 // 6
 fail:
   const int e = errno;
   (void)!::write(p.report, &e, sizeof e);
@@ -129,6 +149,9 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
     return r;
   }
   UniqueFd report_read(report[0]), report_write(report[1]);
+  std::vector<gid_t> groups;  // resolved before the fork: the child may not allocate
+  if (o.user != nullptr) groups.assign(o.user->groups.begin(), o.user->groups.end());
+  if (o.user != nullptr && groups.empty()) groups.push_back(o.user->gid);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -138,7 +161,8 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
   }
   if (pid == 0) {
     exec_child({path.c_str(), argv.data(), envp.data(), o.stdout_fd, o.stderr_fd, report_write.get(),
-                o.pdeathsig, parent});
+                o.pdeathsig, parent, o.user != nullptr ? groups.data() : nullptr, groups.size(),
+                o.user != nullptr ? o.user->gid : 0, o.user != nullptr ? o.user->uid : 0});
   }
   report_write.reset();
   int child_errno = 0;

@@ -1,11 +1,13 @@
 #pragma once
 // Starting the step: fork, then in the child a new session (so the step leads
 // its own session and process group), default signals, stdin from /dev/null,
-// stdout/stderr to our pipes, exec. Exec failures come back through a
+// stdout/stderr to our pipes, the step user's identity, exec. Exec failures come back through a
 // close-on-exec pipe, so "not found" and "not executable" are known for sure.
 
 #include <string>
 #include <vector>
+
+#include "executor/core/process_runner.hpp"
 
 namespace jobwarden::platform {
 
@@ -15,6 +17,7 @@ struct SpawnOptions {
   int stdout_fd = -1;  // write ends given to the child as fd 1 and 2
   int stderr_fd = -1;
   bool pdeathsig = true;  // SIGKILL the child if jobwarden itself dies (last resort)
+  const core::StepUser* user = nullptr;  // run as this user (groups, gid, uid dropped last)
 };
 
 struct SpawnOutcome {

@@ -55,6 +55,10 @@ void GitlabRunnerEmulator::write_repo_policy(const std::string& yaml) const {
   std::ofstream(project_dir() + "/.jobwarden.yml") << yaml;
 }
 
+void GitlabRunnerEmulator::append_admin_config(const std::string& yaml) const {
+  std::ofstream(m_base.file("admin.yml"), std::ios::app) << yaml;
+}
+
 std::vector<std::string> GitlabRunnerEmulator::argv(const std::vector<std::string>& driver_args) const {
   std::vector<std::string> out = command_prefix;
   out.push_back(jobwarden_binary());

@@ -59,6 +59,8 @@ class GitlabRunnerEmulator {
   std::string tmpdir() const { return m_tmp.path(); }
   std::string exit_code_file() const { return m_tmp.file("build_exit_code"); }
   void write_repo_policy(const std::string& yaml) const;
+  // Appends top-level keys to the admin configuration (e.g. "run_as: nobody\n").
+  void append_admin_config(const std::string& yaml) const;
 
  private:
   std::vector<std::string> argv(const std::vector<std::string>& driver_args) const;

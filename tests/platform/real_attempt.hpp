@@ -95,7 +95,7 @@ inline RealAttempt run_real(const std::vector<std::string>& argv, RealOptions o)
     });
   }
   o.settings.tree_kill = o.tree_kill;
-  core::SpawnRequest request{argv, o.tree_kill, {}};
+  core::SpawnRequest request{argv, o.tree_kill, {}, {}};
   RealAttempt r;
   r.rec = supervisor.run(request, o.settings, 1);
   if (signaller.joinable()) signaller.join();

@@ -112,6 +112,20 @@ TEST_CASE("a full admin configuration sets every key") {
   CHECK(c.cache_dir == "/srv/jobwarden/cache");
   CHECK(c.builds_dir_is_shared);
   CHECK(c.runner_stages_policy == "/etc/jobwarden/runner-stages.yml");
+  CHECK(c.run_as == "ci-runner");
+}
+
+TEST_CASE("run_as takes a user name or a numeric uid, and nothing that could be an option or a path") {
+  CHECK(load_admin_config("version: 1\nrun_as: gitlab-runner\n", "c").config->run_as == "gitlab-runner");
+  CHECK(load_admin_config("version: 1\nrun_as: 1000\n", "c").config->run_as == "1000");
+  CHECK(load_admin_config("version: 1\n", "c").config->run_as.empty());
+  for (const char* bad : {"run_as: -root", "run_as: ../x", "run_as: ''", "run_as: [a]", "run_as: a b",
+                          "run_as: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
+    CAPTURE(bad);
+    const auto r = load_admin_config(std::string("version: 1\n") + bad + "\n", "c");
+    CHECK_FALSE(r.ok());
+    CHECK(all_errors(r).find("'run_as' in the admin configuration: expected") != std::string::npos);
+  }
 }
 
 TEST_CASE("a minimal admin configuration keeps every default, and an empty section is allowed") {

@@ -18,7 +18,7 @@ struct Harness {
   PlainDialect dialect;
   core::JobLog log{log_sink, marker_sink, dialect, false};
   core::AttemptSettings settings;
-  core::SpawnRequest request{{"make", "test"}, true, {}};
+  core::SpawnRequest request{{"make", "test"}, true, {}, {}};
 
   Harness() {
     settings.timeout = Millis{60'000};
