@@ -10,11 +10,14 @@ of the checkout. Cancellation is SIGTERM to the job's process group.
 """
 
 import os
+import pty
+import select
 import signal
+import time
 import unittest
 
-from ci_support import (BINARY, FLAKY_COMMAND, SOURCE_DIR, TEST_POLICY, TREE_COMMAND, CiTestCase, cancel_tree,
-                        clean_env, fresh_dir, run)
+from ci_support import (BINARY, FLAKY_COMMAND, HANG_LIMIT, SOURCE_DIR, TEST_POLICY, TREE_COMMAND, CiTestCase,
+                        cancel_tree, clean_env, fresh_dir, run)
 
 HOOK = SOURCE_DIR / "packaging" / "buildkite" / "hooks" / "command"
 
@@ -156,6 +159,47 @@ class BuildkiteHookTest(CiTestCase):
     def test_missing_binary_is_127_not_125(self):
         r = self.hook("true", JOBWARDEN_BINARY=str(self.dir / "no-such-jobwarden"))
         self.assertEqual(r.returncode, 127, r.stdout)
+
+    def test_in_a_pty_like_the_agent_default(self):
+        """The agent runs jobs in a PTY by default (the wrapper leads a session
+        whose controlling terminal it is). The step gets /dev/null as stdin, so a
+        read cannot stop it (SIGTTIN) or hang; its output still reaches the PTY."""
+        command = "if read -r line; then echo \"read: $line\"; else echo 'stdin: end of file'; fi; exit 5"
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: session leader with the PTY as its terminal
+            try:
+                os.chdir(self.checkout)
+                os.execve(str(self.wrapper), [str(self.wrapper)], self.env(command))
+            finally:
+                os._exit(127)
+        out = b""
+        deadline = time.monotonic() + HANG_LIMIT
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], 1.0)
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # EIO: every writer of the PTY is gone
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        finally:
+            os.close(fd)
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        while not finished and time.monotonic() < deadline:  # the PTY closes a moment before the exit
+            time.sleep(0.05)
+            finished, status = os.waitpid(pid, os.WNOHANG)
+        if not finished:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            self.fail(f"the hook did not finish in a PTY; output: {out!r}")
+        text = out.decode(errors="replace")
+        self.assertEqual(os.waitstatus_to_exitcode(status), 5, text)
+        self.assertIn("stdin: end of file", text)
+        self.assertIn("jobwarden: verdict: fail", text)
 
     def test_cancel_kills_the_whole_tree(self):
         def agent_cancel(proc):
