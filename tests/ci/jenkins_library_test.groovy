@@ -259,7 +259,9 @@ check('real binary: hostile step name and script stay data') {
   String step = "it's \$(touch PWNED) `touch PWNED`\n; touch PWNED"
   expectEq(loadVar('jobwarden', p).call(script: 'printf "%s\\n" "$0" \'$(touch PWNED)\'', step: step,
                                          binary: realBinary), 0, 'result')
-  assert p.of('log')[0].contains('$(touch PWNED)') : p.of('log')[0]
+  String log = p.of('log')[0]
+  assert log.contains("jobwarden: step '" + step.split('\n')[0]) : log  // the name reached jobwarden intact
+  assert log.contains('\n$(touch PWNED)\n') : log                        // the script's own output
   expectEq(new File(work, 'PWNED').exists(), false, 'PWNED created')
 }
 
