@@ -76,6 +76,7 @@ Map runShell(String shell, String script, Map<String, String> env = [:]) {
   file.text = script
   ProcessBuilder pb = new ProcessBuilder(shell, '-xe', file.path).directory(work).redirectErrorStream(true)
   pb.redirectOutput(new File(dir, 'jenkins-log.txt'))
+  pb.environment().keySet().removeIf { String k -> k.startsWith('JOBWARDEN_') }  // only what the test says
   pb.environment().putAll(env)
   int rc = pb.start().waitFor()
   return [rc: rc, log: new File(dir, 'jenkins-log.txt').text]
