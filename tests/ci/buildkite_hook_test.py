@@ -17,7 +17,7 @@ import time
 import unittest
 
 from ci_support import (BINARY, FLAKY_COMMAND, HANG_LIMIT, SOURCE_DIR, TEST_POLICY, TREE_COMMAND, CiTestCase,
-                        cancel_tree, clean_env, fresh_dir, run)
+                        cancel_tree, clean_env, fresh_dir, plain, run)
 
 HOOK = SOURCE_DIR / "packaging" / "buildkite" / "hooks" / "command"
 
@@ -196,7 +196,7 @@ class BuildkiteHookTest(CiTestCase):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             self.fail(f"the hook did not finish in a PTY; output: {out!r}")
-        text = out.decode(errors="replace")
+        text = plain(out.decode(errors="replace"))
         self.assertEqual(os.waitstatus_to_exitcode(status), 5, text)
         self.assertIn("stdin: end of file", text)
         self.assertIn("jobwarden: verdict: fail", text)

@@ -7,6 +7,7 @@ deadline that only detects hangs.
 """
 
 import os
+import re
 import select
 import shutil
 import signal
@@ -42,6 +43,14 @@ TREE_COMMAND = ("sleep 300 & echo \"bg $!\"; setsid sleep 301 & echo \"daemon $!
                 "echo \"set-$((6 * 7))-up\"; wait")
 
 
+ANSI_SEQUENCE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def plain(text):
+    """The text without ANSI colour sequences (CI logs render them; tests read words)."""
+    return ANSI_SEQUENCE.sub("", text)
+
+
 def clean_env(**extra):
     """PATH, HOME and a UTF-8 locale, plus `extra`; nothing else leaks in."""
     env = {
@@ -61,9 +70,12 @@ def fresh_dir(name):
 
 
 def run(argv, env, cwd, timeout=HANG_LIMIT):
-    """Runs to completion in a session of its own; stdout+stderr merged, as CI logs are."""
-    return subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=timeout, start_new_session=True, text=True, errors="replace")
+    """Runs to completion in a session of its own; stdout+stderr merged, as CI logs are,
+    colour sequences removed."""
+    r = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout, start_new_session=True, text=True, errors="replace")
+    r.stdout = plain(r.stdout)
+    return r
 
 
 def read_until(proc, needle, limit=HANG_LIMIT):
@@ -111,7 +123,7 @@ def cancel_tree(test, argv, env, cwd, cancel):
     """Starts argv (running TREE_COMMAND) in a session of its own, calls
     cancel(proc) once the tree is up, reads the log to EOF (jobwarden has
     exited), and checks the exit is not 0 and that both sleeps are gone.
-    Returns the log after the cancel."""
+    Returns the log after the cancel, colour sequences removed."""
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
@@ -130,4 +142,4 @@ def cancel_tree(test, argv, env, cwd, cancel):
     test.assertNotEqual(proc.returncode, 0, log + rest)
     eventually(lambda: not alive(pids["bg"], "sleep 300"), "background sleep gone")
     eventually(lambda: not alive(pids["daemon"], "sleep 301"), "setsid daemon gone")
-    return rest
+    return plain(rest)
