@@ -9,6 +9,10 @@ Outcome classify(const Ending& e) {
   // and an OOM kill explains a death better than anything else.
   if (e.start_failed) return Outcome::error;
   if (e.oom_killed) return Outcome::oom;
+  // A death by a signal jobwarden did not send (a SIGSEGV in the SIGTERM
+  // handler, an outside SIGKILL) is `signal` even after a deadline or a
+  // cancel: blaming our own SIGTERM would hide a crash.
+  if (e.term_signal && !e.signal_sent_by_us) return Outcome::signal;
   if (e.cancel_requested) return Outcome::cancelled;
   if (e.deadline_expired) return Outcome::timeout;
   // A signal death we caused is always explained by the deadline or cancel above.

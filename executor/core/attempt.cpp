@@ -76,11 +76,22 @@ AttemptRecord AttemptSupervisor::run(const SpawnRequest& request, const AttemptS
   return rec;
 }
 
+// Whether jobwarden sent `sig` to the main process: a SIGSEGV during the
+// grace after our SIGTERM, or a SIGKILL from the OOM killer, is not ours.
+static bool sent_to_main(const AttemptRecord& rec, int sig) {
+  const std::string name = policy::signal_name(sig);
+  return std::any_of(rec.signals.begin(), rec.signals.end(), [&](const SignalSent& sent) {
+    return sent.signal == name && std::any_of(sent.targets.begin(), sent.targets.end(), [&](const ProcessInfo& p) {
+             return p.pid == rec.start.pid;
+           });
+  });
+}
+
 void AttemptSupervisor::on_main_exited(State& s, const RunnerEvent& ev) {
   s.main_done = true;
   s.rec.ending.exit_code = ev.exit_code;
   s.rec.ending.term_signal = ev.term_signal;
-  s.rec.ending.signal_sent_by_us = ev.term_signal.has_value() && !s.rec.signals.empty();
+  s.rec.ending.signal_sent_by_us = ev.term_signal.has_value() && sent_to_main(s.rec, *ev.term_signal);
   if (s.phase != Phase::running) return;
   s.end_run(m_clock.now());
   if (!s.settings.tree_kill || m_runner.tree_empty()) {
@@ -102,7 +113,9 @@ void AttemptSupervisor::on_cancel(State& s, int sig) {
   if (s.phase == Phase::running) {
     s.rec.ending.cancel_requested = true;
     s.end_run(m_clock.now());
-    begin_termination(s, "received " + name + ": cancelling the step");
+    // SIGPIPE is never received (ignored): the runner reports it when the CI's end of our stdout/stderr is gone.
+    const std::string why = name == "SIGPIPE" ? "the CI stopped reading jobwarden's output (EPIPE)" : "received " + name;
+    begin_termination(s, why + ": cancelling the step");
   } else if (s.phase == Phase::terminating && repeated) {
     kill_sweep(s, "received " + name + " again: not waiting for the grace period");
   } else if (s.phase == Phase::terminating) {

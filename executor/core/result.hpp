@@ -3,6 +3,7 @@
 // Library layers return it instead of throwing; callers must look at ok().
 
 #include <cassert>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
@@ -50,6 +51,16 @@ class [[nodiscard]] Result {
 struct Ok {};
 template <typename E>
 using Status = Result<Ok, E>;
+
+// The one exception jobwarden throws, and only from the process runner: a
+// fault of jobwarden itself, not of the step, that leaves it unable to go on
+// supervising (ppoll failing with other than EINTR; no descriptor or process
+// left to start the step with). main's catch-all turns it into the
+// internal-fault exit code (70; 2 for the GitLab driver), after the runner's
+// destructor has killed and reaped whatever the step started.
+struct InternalFault : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // A failed system call: which operation and its errno.
 struct SysError {

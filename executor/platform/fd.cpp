@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <string>
 #include <unistd.h>
 
@@ -27,10 +28,19 @@ void UniqueFd::reset(int fd) {
   m_fd = fd;
 }
 
-WriteStatus write_all(int fd, std::string_view data, int timeout_ms) {
+ssize_t write_without_blocking(int fd, const char* data, std::size_t len, bool socket) {
+  return socket ? ::send(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL) : ::write(fd, data, len);
+}
+
+bool is_socket(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+WriteStatus write_all(int fd, std::string_view data, int timeout_ms, bool socket) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
+    const ssize_t n = write_without_blocking(fd, data.data(), data.size(), socket);
     if (n > 0) {
       data.remove_prefix(static_cast<std::size_t>(n));
       continue;
@@ -60,13 +70,13 @@ int reopen_nonblocking(int fd) {
   return ::open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 }
 
-FdSink::FdSink(int fd) : m_fd(fd), m_own(reopen_nonblocking(fd)) {
+FdSink::FdSink(int fd) : m_fd(fd), m_socket(is_socket(fd)), m_own(reopen_nonblocking(fd)) {
   if (m_own.valid()) m_fd = m_own.get();
 }
 
 void FdSink::write(std::string_view text) {
   constexpr int k_line_patience_ms = 2000;
-  if (write_all(m_fd, text, m_stalled ? 0 : k_line_patience_ms) == WriteStatus::timed_out) m_stalled = true;
+  if (write_all(m_fd, text, m_stalled ? 0 : k_line_patience_ms, m_socket) == WriteStatus::timed_out) m_stalled = true;
 }
 
 bool read_small_file(const char* path, std::string& out, bool single_record) {

@@ -2,6 +2,7 @@
 // File descriptors: an owning wrapper, robust writes, and a LineSink on an fd.
 
 #include <string_view>
+#include <sys/types.h>
 
 #include "executor/core/job_log.hpp"
 
@@ -30,8 +31,16 @@ enum class WriteStatus { ok, closed /* EPIPE */, failed, timed_out };
 
 // Writes all of `data`, retrying on EINTR and partial writes, and waiting
 // with poll() when the descriptor is non-blocking (EAGAIN) — for at most
-// `timeout_ms` in all (-1: no limit).
-WriteStatus write_all(int fd, std::string_view data, int timeout_ms = -1);
+// `timeout_ms` in all (-1: no limit). `socket`: through send(MSG_DONTWAIT),
+// so that a blocking socket cannot block (see write_without_blocking).
+WriteStatus write_all(int fd, std::string_view data, int timeout_ms = -1, bool socket = false);
+
+// One write that never blocks: send(MSG_DONTWAIT | MSG_NOSIGNAL) on a
+// socket (whose description may be blocking and cannot be reopened), plain
+// write() otherwise (the caller uses a non-blocking description). -1/EAGAIN
+// when nothing fits now.
+ssize_t write_without_blocking(int fd, const char* data, std::size_t len, bool socket);
+bool is_socket(int fd);
 
 // Reads a whole small file (/proc, /sys); false when it cannot be opened.
 // `single_record`: a short read is the end (procfs stat/schedstat files).
@@ -40,7 +49,8 @@ bool read_small_file(const char* path, std::string& out, bool single_record = fa
 // A LineSink writing jobwarden's own lines to a descriptor. Errors are
 // ignored (a closed log must not take the step down with it), and a reader
 // that stops reading cannot block jobwarden: pipes and terminals are written
-// through a non-blocking description of our own, a line waits at most 2 s,
+// through a non-blocking description of our own, sockets with
+// send(MSG_DONTWAIT), a line waits at most 2 s,
 // and after one such stall lines are only written when they fit at once.
 class FdSink final : public core::LineSink {
  public:
@@ -49,6 +59,7 @@ class FdSink final : public core::LineSink {
 
  private:
   int m_fd;
+  bool m_socket = false;
   UniqueFd m_own;
   bool m_stalled = false;
 };

@@ -1,7 +1,10 @@
 #include "executor/platform/linux_process_runner.hpp"
 
 #include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +26,14 @@ timespec to_timespec(core::MonoTime::duration d) {
   if (d < core::MonoTime::duration::zero()) d = core::MonoTime::duration::zero();
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
   return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &limit);
+  }
 }
 
 }  // namespace
@@ -56,8 +67,7 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
 
   int child_out = -1, child_err = -1;
   if (!m_relay.open_pipes(child_out, child_err, result.error)) {
-    result.exit_code = 125;
-    return result;
+    throw core::InternalFault("could not start the step: " + result.error);
   }
   SpawnOptions spawn{request.argv, request.extra_env, child_out, child_err, true,
                      request.user ? &*request.user : nullptr};
@@ -66,6 +76,8 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   ::close(child_err);
   if (!outcome.started) {
     if (outcome.pid > 0) reap_child(outcome.pid);
+    // 125: jobwarden's own failure (fork, a pipe): not the step's error.
+    if (outcome.exit_code == 125) throw core::InternalFault("could not start the step: " + outcome.error);
     result.exit_code = outcome.exit_code;
     result.error = outcome.error;
     return result;
@@ -100,6 +112,27 @@ void LinuxProcessRunner::reap_all() {
                        });
 }
 
+// The CI stopped listening (EPIPE, or its end of our stdout/stderr is gone):
+// nobody will see the step's output or act on its result any more, so the
+// step is cancelled as if by SIGPIPE (once); the report says so.
+void LinuxProcessRunner::note_ci_gone() {
+  if (m_ci_gone_reported || m_main_pid == 0 || m_main_reaped || !m_relay.destination_closed()) return;
+  m_ci_gone_reported = true;
+  core::RunnerEvent ev;
+  ev.kind = core::RunnerEvent::Kind::cancel_requested;
+  ev.cancel_signal = SIGPIPE;
+  m_events.push_back(ev);
+}
+
+// ppoll failing with anything but EINTR (EINVAL when our descriptor limit was
+// lowered under us, ENOMEM, EFAULT) would spin or stop supervision: an
+// internal fault. The descriptor limit is raised back as far as allowed so
+// that the destructor can still find (/proc) and kill the tree.
+void LinuxProcessRunner::on_wait_failure(int err) {
+  raise_descriptor_limit();
+  throw core::InternalFault(std::string("ppoll: ") + std::strerror(err) + "; the step's tree is killed");
+}
+
 void LinuxProcessRunner::handle_signals() {
   while (const int sig = m_signals.read_one()) {
     if (sig == SIGCHLD) {
@@ -131,15 +164,23 @@ core::RunnerEvent LinuxProcessRunner::wait(std::optional<core::MonoTime> until) 
 
     const auto out = m_relay.poll_item(0);
     const auto err = m_relay.poll_item(1);
-    pollfd fds[3] = {{m_signals.fd(), POLLIN, 0}, {out.fd, out.events, 0}, {err.fd, err.events, 0}};
+    // The CI's streams with no events asked: a reader that went away shows
+    // as POLLERR (pipe) or POLLHUP (socket, terminal) without any write.
+    const auto watch_out = m_relay.watch_item(0);
+    const auto watch_err = m_relay.watch_item(1);
+    pollfd fds[5] = {{m_signals.fd(), POLLIN, 0}, {out.fd, out.events, 0}, {err.fd, err.events, 0},
+                     {watch_out.fd, 0, 0},        {watch_err.fd, 0, 0}};
     timespec timeout{};
     if (wake) timeout = to_timespec(*wake - now);
-    const int n = ::ppoll(fds, 3, wake ? &timeout : nullptr, nullptr);
-    if (n < 0) continue;  // EINTR
+    const int n = ::ppoll(fds, 5, wake ? &timeout : nullptr, nullptr);
+    if (n < 0 && errno != EINTR) on_wait_failure(errno);
+    if (n < 0) continue;
     for (std::size_t i = 0; i < 2; ++i) {
       if (fds[i + 1].revents != 0) (void)m_relay.service(i);
+      if ((fds[i + 3].revents & (POLLERR | POLLHUP)) != 0) m_relay.mark_destination_closed(i);
     }
     if (fds[0].revents != 0) handle_signals();
+    note_ci_gone();
   }
 }
 

@@ -57,6 +57,8 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   LinuxProcessRunner(const RunnerOptions& options, std::unique_ptr<Containment> containment);
   void reap_all();
   void handle_signals();
+  void note_ci_gone();
+  [[noreturn]] void on_wait_failure(int err);
   // The live members this attempt may signal: all of them, or only the main
   // process when tree kill is off.
   std::vector<core::ProcessInfo> signal_targets();
@@ -71,6 +73,7 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   int m_main_pid = 0;
   bool m_main_reaped = true;
   bool m_tree_kill = true;
+  bool m_ci_gone_reported = false;  // the CI's stream closed: cancelled once
 };
 
 }  // namespace jobwarden::platform

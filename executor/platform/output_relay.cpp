@@ -19,9 +19,9 @@ constexpr std::size_t k_chunk = 64 * 1024;
 
 // Writes as much as the destination takes now; returns the count, or -1 on
 // a closed or broken destination.
-ssize_t write_now(int fd, const char* data, std::size_t len) {
+ssize_t write_now(int fd, const char* data, std::size_t len, bool socket) {
   for (;;) {
-    const ssize_t n = ::write(fd, data, len);
+    const ssize_t n = write_without_blocking(fd, data, len, socket);
     if (n >= 0) return n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return 0;
@@ -36,6 +36,7 @@ OutputRelay::OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capa
   for (std::size_t i = 0; i < 2; ++i) {
     m_streams[i].own_destination.reset(reopen_nonblocking(dests[i]));
     m_streams[i].destination = m_streams[i].own_destination.valid() ? m_streams[i].own_destination.get() : dests[i];
+    m_streams[i].dest_socket = is_socket(dests[i]);
   }
   m_ring.resize(std::max(k_chunk, tail_capacity));
 }
@@ -50,7 +51,6 @@ bool OutputRelay::open_pipes(int& child_stdout, int& child_stderr, std::string& 
     }
     (void)::fcntl(fds[0], F_SETFL, O_NONBLOCK);
     m_streams[i].read_end.reset(fds[0]);
-    m_streams[i].dest_closed = false;
     m_streams[i].pending.clear();
     *child_ends[i] = fds[1];
   }
@@ -63,13 +63,23 @@ OutputRelay::PollItem OutputRelay::poll_item(std::size_t index) const {
   return {s.read_end.get(), POLLIN};
 }
 
+OutputRelay::PollItem OutputRelay::watch_item(std::size_t index) const {
+  const Stream& s = m_streams[index];
+  return {s.dest_closed ? -1 : s.destination, 0};
+}
+
+void OutputRelay::mark_destination_closed(std::size_t index) {
+  m_streams[index].dest_closed = true;
+  m_streams[index].pending.clear();
+}
+
 bool OutputRelay::flush(Stream& s) {
   if (s.pending.empty()) return true;
   if (s.dest_closed) {
     s.pending.clear();
     return true;
   }
-  const ssize_t n = write_now(s.destination, s.pending.data(), s.pending.size());
+  const ssize_t n = write_now(s.destination, s.pending.data(), s.pending.size(), s.dest_socket);
   if (n < 0) {
     s.dest_closed = true;  // our reader went away: keep draining so the step is not blocked
     s.pending.clear();
@@ -99,7 +109,7 @@ OutputRelay::ReadResult OutputRelay::read_some(std::size_t index) {
       m_bytes += len;
       m_ring_pos = (m_ring_pos + len) % m_ring.size();
       if (!s.dest_closed) {
-        const ssize_t written = write_now(s.destination, at, len);
+        const ssize_t written = write_now(s.destination, at, len, s.dest_socket);
         if (written < 0) {
           s.dest_closed = true;
         } else if (static_cast<std::size_t>(written) < len) {

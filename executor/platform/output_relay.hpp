@@ -9,6 +9,9 @@
 // in a per-stream buffer while the event loop polls for POLLOUT, and the
 // step's pipe is not read meanwhile (back-pressure: the step blocks in its
 // write, as it would without us). Deadlines and signals keep working.
+// Sockets cannot be reopened: they are written with send(MSG_DONTWAIT), which
+// never blocks whatever the description's flags. A destination whose reader
+// is gone stays closed for the rest of the run (the CI stopped listening).
 
 #include <array>
 #include <string>
@@ -33,6 +36,14 @@ class OutputRelay {
   };
   PollItem poll_item(std::size_t index) const;
 
+  // The destination of stream `index` to watch for its reader going away
+  // (polled with no events: POLLERR/POLLHUP). fd -1 once it is known closed.
+  PollItem watch_item(std::size_t index) const;
+  // The destination's reader is gone: stop writing to it (keep draining).
+  void mark_destination_closed(std::size_t index);
+  // Whether the reader of our stdout or stderr went away (EPIPE, POLLERR, POLLHUP).
+  bool destination_closed() const { return m_streams[0].dest_closed || m_streams[1].dest_closed; }
+
   // Called when poll_item(index) is ready: writes what waits, then reads and
   // relays what is available. Returns false once the stream is finished.
   bool service(std::size_t index);
@@ -52,6 +63,7 @@ class OutputRelay {
     int destination = -1;    // where writes go (ours when reopened, else the caller's)
     UniqueFd own_destination;
     bool dest_closed = false;  // EPIPE: keep draining, stop writing
+    bool dest_socket = false;  // written with send(MSG_DONTWAIT): a socket cannot be reopened
     std::string pending;       // read but not yet written
   };
   bool flush(Stream& s);  // true when nothing is pending any more

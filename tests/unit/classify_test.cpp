@@ -30,6 +30,11 @@ TEST_CASE("classification from evidence, table-driven") {
   Ending oom;
   oom.term_signal = 9;
   oom.oom_killed = true;
+  Ending segv_in_grace = segv;  // our SIGTERM after the deadline, then a crash in its handler
+  segv_in_grace.deadline_expired = true;
+  Ending segv_in_cancel = segv_in_grace;
+  segv_in_cancel.deadline_expired = false;
+  segv_in_cancel.cancel_requested = true;
   Ending success_then_cancel = exit0;  // exit 0 but the deadline fired first
   success_then_cancel.deadline_expired = true;
   const std::vector<Row> rows = {
@@ -40,6 +45,8 @@ TEST_CASE("classification from evidence, table-driven") {
       {"death after our deadline is timeout", timed_out, Outcome::timeout},
       {"death after a cancel is cancelled", cancelled, Outcome::cancelled},
       {"OOM kill beats the signal", oom, Outcome::oom},
+      {"a SIGSEGV we did not send during the grace after a timeout is signal", segv_in_grace, Outcome::signal},
+      {"a SIGSEGV we did not send during a cancel is signal", segv_in_cancel, Outcome::signal},
       {"a deadline that fired first wins over a late exit 0", success_then_cancel, Outcome::timeout},
   };
   for (const auto& row : rows) {
