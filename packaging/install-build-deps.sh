@@ -10,6 +10,7 @@ packages=(
   procps
   groovy default-jre-headless python3 python3-yaml  # tests/ci: Jenkins library, Buildkite hook, GitHub action
   git rsync                                         # tests/ci: gitlab-ci-local
+  pandoc man-db                                     # the manual pages, generated and rendered by a test
 )
 # gitlab-ci-local comes from npm (tests/ci/gitlab_ci_local_test.sh). A Node.js
 # from elsewhere (NodeSource, say) brings its own npm; Debian's npm would
@@ -35,4 +36,4 @@ fi
 echo "install-build-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -53,6 +53,8 @@ struct AdminConfig {
   // Policy file for the runner-owned GitLab stages (get_sources, caches,
   // artifacts); "" = the embedded default policy.
   std::string runner_stages_policy;
+
+  bool operator==(const AdminConfig&) const = default;
 };
 
 struct AdminLoadResult {

@@ -2,7 +2,9 @@
 # The whole test suite on a fresh Debian 12 machine, as root:
 # installs build dependencies, builds twice (optimised, then with
 # AddressSanitizer + UndefinedBehaviorSanitizer) and runs every tier
-# (unit, platform, e2e) of both builds under ctest.
+# (unit, platform, e2e) of both builds under ctest; then builds the Debian
+# package from a clean copy (a third, product-only build), installs, tries,
+# removes and purges it (packaging/test-package.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +21,4 @@ run_suite() {
 
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJOBWARDEN_BUILD_TESTS=ON
 run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DJOBWARDEN_SANITIZE=address,undefined -DJOBWARDEN_BUILD_TESTS=ON
+packaging/test-package.sh

@@ -5,9 +5,11 @@
 #include <iostream>
 
 #include "adapters/dialects.hpp"
+#include "executor/cli/cli_reference.hpp"
 #include "executor/cli/gitlab_command.hpp"
 #include "executor/cli/policy_command.hpp"
 #include "executor/cli/run_command.hpp"
+#include "executor/cli/version.hpp"
 
 namespace jobwarden::cli {
 namespace {
@@ -110,7 +112,7 @@ void add_gitlab_command(CLI::App& app, GitlabCommands& g) {
 
 int main_entry(int argc, char** argv) {
   CLI::App app{"jobwarden: contain, bound and classify CI steps", "jobwarden"};
-  app.set_version_flag("--version", std::string("jobwarden ") + JOBWARDEN_VERSION);
+  app.set_version_flag("--version", version_text, "Print the version, the build and the kernel features found");
   app.require_subcommand(1);
   RunArgs run_args;
   PolicyArgs policy_args;
@@ -118,6 +120,7 @@ int main_entry(int argc, char** argv) {
   add_policy_command(app, policy_args);
   GitlabCommands gitlab;
   add_gitlab_command(app, gitlab);
+  add_reference_flags(app);  // last: it renders the whole tree
   try {
     app.parse(argc, argv);
     if (run->parsed()) finish_run_options(run_args);
