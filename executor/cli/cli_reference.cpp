@@ -145,7 +145,7 @@ constexpr std::string_view k_completion_function = R"(
 _jobwarden() {
   local cur prev words cword
   _init_completion || return
-  local path="" i w
+  local path=jobwarden i w
   for ((i = 1; i < cword; i++)); do
     w=${words[i]}
     if [[ $w == -- ]]; then
@@ -157,7 +157,7 @@ _jobwarden() {
       continue
     fi
     if [[ " ${_jobwarden_subcommands[$path]} " == *" $w "* ]]; then
-      path=${path:+$path }$w
+      path="$path $w"
     fi
   done
   if [[ $prev == -* && " ${_jobwarden_valued[$path]} " == *" $prev "* ]]; then
@@ -204,7 +204,8 @@ std::string markdown_reference(const CLI::App& app) {
 std::string bash_completion(const CLI::App& app) {
   std::vector<std::pair<std::string, std::string>> subcommands, options, valued, values;
   for (const auto& c : commands(app)) {
-    const std::string path = c.joined();
+    // Keyed "jobwarden", "jobwarden policy", ...: bash arrays refuse an empty key.
+    const std::string path = c.path.empty() ? "jobwarden" : "jobwarden " + c.joined();
     std::string subs, opts, with_value;
     for (const auto* s : c.app->get_subcommands([](const CLI::App* a) { return !a->get_group().empty(); })) {
       subs += (subs.empty() ? "" : " ") + s->get_name();
