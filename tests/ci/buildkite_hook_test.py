@@ -103,7 +103,10 @@ class BuildkiteHookTest(CiTestCase):
     def test_job_shell_from_buildkite_shell(self):
         r = self.hook("echo $0; set -o | grep -E '^(errexit|xtrace) '", BUILDKITE_SHELL="/bin/sh -e -x -c")
         self.assertEqual(r.returncode, 0, r.stdout)
-        self.assertIn("+ echo /bin/sh", r.stdout)
+        # The trace goes to stderr, the rest to stdout: check each, not their interleaving.
+        self.assertRegex(r.stdout, r"(?m)^xtrace +on$")
+        self.assertRegex(r.stdout, r"(?m)^errexit +on$")
+        self.assertIn("/bin/sh\n", r.stdout)
 
     def test_script_path_runs_as_a_file(self):
         scripts = self.checkout / "ci"

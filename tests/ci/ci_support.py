@@ -37,10 +37,13 @@ flaky: unstable
 """
 FLAKY_COMMAND = "if [ -e marker ]; then echo second; else touch marker; exit 9; fi"
 
-# A step that leaves a background child and a setsid daemon, prints their pids,
-# then a line that is not in its own command line (jobwarden echoes that).
+# A step that leaves a background child, a setsid daemon and a child that
+# ignores SIGTERM, prints their pids, then a line that is not in its own
+# command line (jobwarden echoes that).
 TREE_COMMAND = ("sleep 300 & echo \"bg $!\"; setsid sleep 301 & echo \"daemon $!\"; "
+                "(trap '' TERM; exec sleep 302) & echo \"stubborn $!\"; "
                 "echo \"set-$((6 * 7))-up\"; wait")
+TREE_MEMBERS = {"bg": "sleep 300", "daemon": "sleep 301", "stubborn": "sleep 302"}
 
 
 ANSI_SEQUENCE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -122,15 +125,16 @@ class CiTestCase(unittest.TestCase):
 def cancel_tree(test, argv, env, cwd, cancel):
     """Starts argv (running TREE_COMMAND) in a session of its own, calls
     cancel(proc) once the tree is up, reads the log to EOF (jobwarden has
-    exited), and checks the exit is not 0 and that both sleeps are gone.
-    Returns the log after the cancel, colour sequences removed."""
+    exited), and checks the exit is not 0 and that every member of the tree is
+    gone. Returns the log after the cancel, colour sequences removed."""
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
         log = read_until(proc, "set-42-up")
         pids = {line.split()[0]: int(line.split()[1]) for line in log.splitlines()
-                if line.startswith(("bg ", "daemon "))}
-        test.assertTrue(alive(pids["bg"], "sleep 300") and alive(pids["daemon"], "sleep 301"), log)
+                if line.split(" ", 1)[0] in TREE_MEMBERS}
+        for role, cmdline in TREE_MEMBERS.items():  # forked at once, exec'd a moment later
+            eventually(lambda: alive(pids[role], cmdline), f"{role} ({cmdline}) up: {log}")
         cancel(proc)
         rest = proc.stdout.read().decode(errors="replace")
         proc.wait(timeout=HANG_LIMIT)
@@ -140,6 +144,6 @@ def cancel_tree(test, argv, env, cwd, cancel):
             proc.wait()
         proc.stdout.close()
     test.assertNotEqual(proc.returncode, 0, log + rest)
-    eventually(lambda: not alive(pids["bg"], "sleep 300"), "background sleep gone")
-    eventually(lambda: not alive(pids["daemon"], "sleep 301"), "setsid daemon gone")
+    for role, cmdline in TREE_MEMBERS.items():
+        eventually(lambda: not alive(pids[role], cmdline), f"{role} ({cmdline}) gone")
     return plain(rest)

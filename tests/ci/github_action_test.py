@@ -151,6 +151,21 @@ class ActionRunTest(CiTestCase):
         rest = cancel_tree(self, self.argv(), self.env(run=TREE_COMMAND), self.workspace, runner_cancel)
         self.assertIn("cancel", rest)
 
+    def test_the_runners_whole_cancel_sequence_leaves_nothing(self):
+        """The runner's escalation on the entry pid: SIGINT, 7.5 s later SIGTERM,
+        2.5 s later SIGKILL. jobwarden must be done before the SIGKILL (which
+        would orphan the step's session), the TERM-ignoring member included."""
+        def runner_sequence(proc):
+            for sig, wait in ((signal.SIGINT, 7.5), (signal.SIGTERM, 2.5)):
+                os.kill(proc.pid, sig)
+                try:
+                    proc.wait(timeout=wait)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
+            os.kill(proc.pid, signal.SIGKILL)
+        cancel_tree(self, self.argv(), self.env(run=TREE_COMMAND), self.workspace, runner_sequence)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
