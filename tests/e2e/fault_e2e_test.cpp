@@ -19,6 +19,7 @@
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/proc_check.hpp"
+#include "tests/support/text_match.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace jobwarden::testing;
@@ -27,16 +28,6 @@ using std::chrono::milliseconds;
 namespace {
 
 const std::string k_jw = jobwarden_binary();
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::size_t count(const std::string& haystack, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
-  return n;
-}
 
 // A variable every process of one test's step inherits.
 std::string fresh_marker() {

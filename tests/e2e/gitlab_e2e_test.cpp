@@ -8,6 +8,7 @@
 
 #include "tests/e2e/gitlab_runner_emulator.hpp"
 #include "tests/support/proc_check.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace jobwarden::testing;
 using std::chrono::milliseconds;
@@ -15,16 +16,6 @@ using std::chrono::milliseconds;
 namespace {
 
 const std::string k_helper = tree_helper();
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::size_t count(const std::string& haystack, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
-  return n;
-}
 
 const char* k_lock_policy = R"(version: 1
 defaults:

@@ -13,6 +13,7 @@
 #include "tests/e2e/gitlab_runner_emulator.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/proc_check.hpp"
+#include "tests/support/text_match.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace jobwarden::testing;
@@ -22,16 +23,6 @@ namespace {
 
 const std::string k_jw = jobwarden_binary();
 const char* k_secret = "root:$6$SECRET-HASH$abcdef:19000:0:99999:7:::";
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::size_t count(const std::string& haystack, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
-  return n;
-}
 
 // Lines of `text` that start with `prefix` (a forged line would).
 std::size_t lines_starting_with(const std::string& text, const std::string& prefix) {

@@ -14,6 +14,7 @@
 #include "tests/e2e/gitlab_runner_emulator.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/proc_check.hpp"
+#include "tests/support/text_match.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace jobwarden::testing;
@@ -45,16 +46,6 @@ StepUserInfo ensure_step_user() {
   REQUIRE(pw != nullptr);
   REQUIRE(gr != nullptr);
   return {pw->pw_uid, pw->pw_gid, gr->gr_gid, pw->pw_dir};
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::size_t count(const std::string& haystack, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
-  return n;
 }
 
 // Prints what the step is, from inside it.
