@@ -30,24 +30,36 @@ struct Project {
   platform::UniqueFd fd;
 };
 
+// `project` relative to `base` when it lies strictly inside it (lexically:
+// the open beneath the base does the rest), else nullopt.
+std::optional<fs::path> inside(const fs::path& base, const fs::path& project) {
+  std::vector<fs::path> b, p;
+  for (const auto& part : base) if (!part.empty()) b.push_back(part);
+  for (const auto& part : project) if (!part.empty()) p.push_back(part);
+  if (p.size() <= b.size() || !std::equal(b.begin(), b.end(), p.begin())) return std::nullopt;
+  return project.lexically_relative(base);
+}
+
 Project trusted_project(const policy::AdminConfig& admin, core::JobLog& log) {
   const std::string dir = env_or("CUSTOM_ENV_CI_PROJECT_DIR");
   if (dir.empty()) return {};
-  std::error_code base_error;  // a job variable may hold anything: never throw
-  const fs::path base = fs::weakly_canonical(admin.builds_dir, base_error);
   const fs::path project = fs::path(dir).lexically_normal();
-  const auto [b, p] = std::mismatch(base.begin(), base.end(), project.begin(), project.end());
-  const fs::path rel = project.lexically_relative(base);
-  auto base_fd = platform::open_directory(base.string());
-  auto project_fd = base_error || b != base.end() || project == base || !base_fd
-                        ? core::Result<platform::UniqueFd, std::string>(core::unexpected(std::string("outside")))
-                        : platform::open_directory_beneath(base_fd->get(), rel.string());
-  if (!project_fd) {
-    log.warn("CI_PROJECT_DIR " + policy::printable(dir, 200) + " is not a directory inside the builds directory " +
-             admin.builds_dir + ": the repository's .jobwarden.yml and JOBWARDEN_REPORT are ignored");
-    return {};
+  // The builds directory as the admin wrote it (what `gitlab config` told the
+  // runner), or resolved (when the admin's path holds a symlink of the host's).
+  std::error_code ec;  // a job variable may hold anything: never throw
+  const fs::path written = fs::path(admin.builds_dir).lexically_normal();
+  const fs::path resolved = fs::weakly_canonical(admin.builds_dir, ec);
+  for (const fs::path& base : {written, ec ? written : resolved}) {
+    const auto rel = inside(base, project);
+    if (!rel || rel->empty() || *rel->begin() == "..") continue;
+    auto base_fd = platform::open_directory(base.string());
+    auto project_fd = base_fd ? platform::open_directory_beneath(base_fd->get(), rel->string())
+                              : core::Result<platform::UniqueFd, std::string>(core::unexpected(base_fd.error()));
+    if (project_fd) return {project.string(), std::move(*project_fd)};
   }
-  return {project.string(), std::move(*project_fd)};
+  log.warn("CI_PROJECT_DIR " + policy::printable(dir, 200) + " is not a directory inside the builds directory " +
+           admin.builds_dir + ": the repository's .jobwarden.yml and JOBWARDEN_REPORT are ignored");
+  return {};
 }
 
 PolicySource stage_policy(const policy::AdminConfig& admin, gl::StageKind kind, const Project& project) {
