@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "policy/admin_operations.hpp"
 #include "policy/yaml_document.hpp"
 
 namespace jobwarden::policy {
@@ -45,13 +46,14 @@ struct Switch {
   bool AdminConfig::*member;
 };
 
-constexpr std::array<Switch, 6> k_switches{{
+constexpr std::array<Switch, 7> k_switches{{
     {"tree_kill", &AdminConfig::tree_kill},
     {"cgroup", &AdminConfig::cgroup},
     {"subreaper", &AdminConfig::subreaper},
     {"retry", &AdminConfig::retry},
     {"starvation", &AdminConfig::starvation},
     {"webhooks", &AdminConfig::webhooks},
+    {"metrics", &AdminConfig::metrics},
 }};
 
 void read_features(YamlReader& r, const Entry& e, AdminConfig& c) {
@@ -66,19 +68,6 @@ void read_features(YamlReader& r, const Entry& e, AdminConfig& c) {
 }
 
 // --- gitlab -----------------------------------------------------------------
-
-// The entry's value as an absolute path, kept as written: never resolved
-// (the file system is the executor's business), not even lexically ("..",
-// after a symlink, is not the parent of what precedes it).
-std::optional<std::string> absolute_path(YamlReader& r, const Entry& e) {
-  const auto text = r.string(e);
-  if (!text) return std::nullopt;
-  if (text->empty() || text->front() != '/') {
-    r.value_error(e, "expected an absolute path (starting with '/'), got " + describe(e.value));
-    return std::nullopt;
-  }
-  return text;
-}
 
 // "/a//b/" and "/a/b" name the same directory.
 std::string same_dir_key(const std::string& path) {
@@ -140,12 +129,15 @@ void read_gitlab(YamlReader& r, const Entry& e, AdminConfig& c) {
   read_fields(r, e.value, k_gitlab_fields, e.child_where(), c);
 }
 
-constexpr std::array<Field<AdminConfig>, 5> k_sections{{
+constexpr std::array<Field<AdminConfig>, 8> k_sections{{
     {"version", read_nothing},
     {"ceilings", read_ceilings},
     {"features", read_features},
     {"gitlab", read_gitlab},
     {"run_as", read_run_as},
+    {"metrics", read_metrics_section},
+    {"alerts", read_alerts_section},
+    {"secrets", read_secrets_section},
 }};
 
 // The same directory for builds and caches would let a job's checkout

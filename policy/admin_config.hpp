@@ -29,6 +29,28 @@ namespace jobwarden::policy {
 inline constexpr const char* k_default_admin_config_path = "/etc/jobwarden/config.yaml";
 inline constexpr const char* k_builtin_admin_source = "built-in defaults";
 
+// `metrics:` of the admin configuration (docs/policy.md#metrics). Empty = off.
+struct MetricsConfig {
+  std::string textfile_dir;    // absolute; jobwarden.prom there, for node_exporter
+  std::string pushgateway;     // http(s) base URL of a Pushgateway
+  std::string job = "jobwarden";  // the Pushgateway grouping key's `job`
+  Duration connect_timeout{1000};
+  Duration timeout{2000};      // the whole push, connect included
+  int max_label_values = 50;   // distinct step (and rule) label values kept per textfile
+
+  bool operator==(const MetricsConfig&) const = default;
+};
+
+// `alerts:` of the admin configuration (docs/policy.md#alerts). No webhook = off.
+struct AlertsConfig {
+  std::string webhook;         // http(s) URL; often carries a token: never printed
+  Duration timeout{2000};      // the whole POST, connect and redirects included
+  bool on_exhausted = true;    // a retry rule ran out of attempts
+  bool on_system_failure = true;  // the verdict is system_failure
+
+  bool operator==(const AlertsConfig&) const = default;
+};
+
 struct AdminConfig {
   std::string source = k_builtin_admin_source;  // the file's path, or "built-in defaults"
   // Ceilings; absent = no ceiling beyond the built-in bounds.
@@ -43,6 +65,7 @@ struct AdminConfig {
   bool retry = true;
   bool starvation = true;
   bool webhooks = true;
+  bool metrics = true;
   // The GitLab custom executor's directories (absolute paths).
   std::string builds_dir = "/var/lib/jobwarden/builds";
   std::string cache_dir = "/var/lib/jobwarden/cache";
@@ -53,6 +76,11 @@ struct AdminConfig {
   // Policy file for the runner-owned GitLab stages (get_sources, caches,
   // artifacts); "" = the embedded default policy.
   std::string runner_stages_policy;
+  // Operations: metrics, alerts, and the variables whose values are secret
+  // (never in jobwarden's lines, reports, metrics or alerts).
+  MetricsConfig metrics_config;
+  AlertsConfig alerts;
+  std::vector<std::string> secret_variables;
 
   bool operator==(const AdminConfig&) const = default;
 };

@@ -100,7 +100,9 @@ Decision decide(const Policy& p, const DecisionContext& ctx,
   budget.retry_time_spent += backoff;  // the sleep itself must fit in the budget
   const std::string refusal = retry_refusal(p, budget, *rule, matched, attempts);
   if (!refusal.empty()) {
-    return final_action(rule->then, rule->name, "rule '" + rule->name + "': " + refusal);
+    Decision d = final_action(rule->then, rule->name, "rule '" + rule->name + "': " + refusal);
+    d.exhausted = rule->retry > 1 && (matched >= rule->retry || ctx.retries_enabled);
+    return d;
   }
   Decision d;
   d.retry = true;

@@ -42,6 +42,11 @@ struct Decision {
   std::string rule;                  // rule that decided, empty for fallback/success
   std::string reason;                // one phrase for the job log
   Duration backoff{0};               // sleep before the next attempt when retry
+  // A retry rule (retry >= 2) ended the step because its attempts, the
+  // attempt cap, the retry-time budget or the job's time ran out (not when
+  // retries are switched off: then nothing was tried). What alerts and
+  // jobwarden_retries_exhausted_total count.
+  bool exhausted = false;
 };
 
 Decision decide(const Policy& policy, const DecisionContext& ctx,

@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packaging/install-build-deps.sh
+# The operations tests run Debian's prometheus-pushgateway and promtool (from `prometheus`).
+packaging/install-build-deps.sh prometheus-pushgateway prometheus
 
 run_suite() {
   local dir=$1

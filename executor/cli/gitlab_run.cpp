@@ -7,6 +7,7 @@
 
 #include "adapters/dialects.hpp"
 #include "executor/cli/job_state_file.hpp"
+#include "executor/cli/operations.hpp"
 #include "executor/cli/policy_source.hpp"
 #include "executor/cli/step_execution.hpp"
 #include "executor/io/gitlab_job.hpp"
@@ -93,10 +94,10 @@ std::optional<core::MonoTime> job_deadline(const io::GitlabJobState& state, core
 
 // Reports under $TMPDIR (jobwarden's own) and, when the job asks with
 // JOBWARDEN_REPORT, beneath the project. A report that cannot be written is
-// one warning; it never changes the verdict.
+// one warning; it never changes the verdict. Secrets are masked in it.
 void write_reports(const io::ReportInput& in, const Project& project, const core::StepUser* user,
-                   core::JobLog& log) {
-  const std::string text = io::render_report(in);
+                   const core::Redactor& secrets, core::JobLog& log) {
+  const std::string text = secrets.redact(io::render_report(in));
   const std::string tmpdir = env_or("TMPDIR", "/tmp");
   for (const std::string& path : {tmpdir + "/jobwarden-report.json", tmpdir + "/jobwarden-report-" + in.step + ".json"}) {
     if (auto w = platform::write_file_atomically(path, text); !w) log.warn("could not write a report: " + w.error());
@@ -148,6 +149,10 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   const auto dialect = adapters::make_gitlab_custom_executor_dialect();
   platform::FdSink log_sink(2), marker_sink(1);
   core::JobLog log(log_sink, marker_sink, *dialect, false);
+  const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE"));
+  const core::Redactor secrets =
+      collect_secrets(admin, response ? response->masked_values : std::vector<std::string>{}, log);
+  log.set_redactor(&secrets);
   const gl::StageInfo info = gl::classify_stage(stage);
   if (!info.known) log.info("stage '" + stage + "' is not one jobwarden knows: treated as a runner stage");
   const auto run_as = resolve_run_as(admin);
@@ -164,11 +169,12 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   for (const auto& line : policy::apply_ceilings(admin, policy)) log.warn(line);
   const KillSwitches switches = kill_switches(admin);
   announce_kill_switches(switches, log);
+  const OperationSwitches operations = operation_switches(admin);
+  announce_operation_switches(operations, log);
   log.info("policy: " + src.label());
 
   std::string error;
   const std::string tmpdir = env_or("TMPDIR", "/tmp");
-  const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE"));
   const io::GitlabJobState state = load_or_create_job_state(
       tmpdir, std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
       response ? response->job_id : "", error);
@@ -195,7 +201,11 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   request.deadline = job_deadline(state, log);
   const auto result = execute_step(request, policy, log);
   if (!result) return gl::driver_exit_internal();
-  write_reports({stage, request.spawn.argv, dialect->name(), src.label(), src.text, &*result}, project, user, log);
+  write_reports({stage, request.spawn.argv, dialect->name(), src.label(), src.text, &*result}, project, user,
+                secrets, log);
+  const bool stage_known = info.known || policy.steps.count(stage) != 0;
+  publish_step({&admin, operations, dialect->name(), stage, stage_known, tmpdir + "/jobwarden/alert-sent", &secrets},
+               *result, log);
   if (result->attempts.back().ending.start_failed) {
     // The runner wrote the script: failing to start it is the host's fault, not the project's.
     log.warn("the runner's script could not be started: a system failure, not a build failure; exit code 2");

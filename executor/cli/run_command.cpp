@@ -1,5 +1,6 @@
 #include "executor/cli/run_command.hpp"
 
+#include "executor/cli/operations.hpp"
 #include "executor/cli/policy_source.hpp"
 #include "executor/core/job_log.hpp"
 #include "executor/io/report.hpp"
@@ -53,6 +54,8 @@ int run_command(const RunOptions& o) {
   core::JobLog log(log_sink, marker_sink, *dialect, o.quiet);
   const auto admin = load_admin_or_report(o.admin_config);
   if (!admin) return adapters::k_exit_config;
+  const core::Redactor secrets = collect_secrets(*admin, {}, log);
+  log.set_redactor(&secrets);
   const auto user = resolve_run_as(*admin);
   if (!user) return not_started_system_failure(user.error(), log);
   PolicySource src = [&] {
@@ -64,6 +67,8 @@ int run_command(const RunOptions& o) {
   for (const auto& line : policy::apply_ceilings(*admin, policy)) log.warn(line);
   const KillSwitches switches = kill_switches(*admin);
   announce_kill_switches(switches, log);
+  const OperationSwitches operations = operation_switches(*admin);
+  announce_operation_switches(operations, log);
   log.info("policy: " + src.label());
 
   core::StepRequest request;
@@ -77,9 +82,11 @@ int run_command(const RunOptions& o) {
   if (!o.report_file.empty()) {
     const io::ReportInput in{o.step, o.command, dialect->name(), src.label(), src.text, &*result};
     // The verdict stands whatever happens to the report (full disk, read-only file system).
-    const auto written = platform::write_file_atomically(o.report_file, io::render_report(in));
+    const auto written = platform::write_file_atomically(o.report_file, secrets.redact(io::render_report(in)));
     if (!written) log.warn("could not write the report: " + written.error());
   }
+  const bool step_known = o.step == "default" || policy.steps.count(o.step) != 0;
+  publish_step({&*admin, operations, dialect->name(), o.step, step_known, "", &secrets}, *result, log);
   return result->exit_code;
 }
 

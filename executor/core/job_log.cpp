@@ -5,7 +5,10 @@
 namespace jobwarden::core {
 
 void JobLog::emit(std::string_view prefix, std::string_view line, bool keep_colours) {
-  const std::string safe = policy::printable(line, k_max_line_bytes, keep_colours);
+  // Secrets are masked before the line is made printable and cut to length:
+  // a cut (or an escape) must never leave part of a secret behind.
+  const std::string masked = m_secrets != nullptr ? m_secrets->redact(line) : std::string(line);
+  const std::string safe = policy::printable(masked, k_max_line_bytes, keep_colours);
   std::string text;
   text.reserve(prefix.size() + safe.size() + 16);
   text.append("jobwarden: ").append(prefix).append(safe).push_back('\n');
@@ -21,7 +24,7 @@ void JobLog::warn(std::string_view line) { emit("warning: ", line); }
 void JobLog::verdict(std::string_view line) { emit("", line, true); }
 
 void JobLog::raw_marker(const std::string& text) {
-  if (!text.empty()) m_markers.write(text);
+  if (!text.empty()) m_markers.write(m_secrets != nullptr ? m_secrets->redact(text) : text);
 }
 
 }  // namespace jobwarden::core

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "executor/core/clock.hpp"
+#include "executor/core/redactor.hpp"
 
 namespace jobwarden::core {
 
@@ -38,6 +39,10 @@ class JobLog {
   void raw_marker(const std::string& text);  // dialect-specific text for stdout
   const CiDialect& dialect() const { return m_dialect; }
   bool quiet() const { return m_quiet; }
+  // Every line and marker written from now on goes through `secrets`
+  // (which must outlive the log).
+  void set_redactor(const Redactor* secrets) { m_secrets = secrets; }
+  const Redactor* redactor() const { return m_secrets; }
 
  private:
   void emit(std::string_view prefix, std::string_view line, bool keep_colours = false);
@@ -46,6 +51,7 @@ class JobLog {
   LineSink& m_markers;
   const CiDialect& m_dialect;
   bool m_quiet;
+  const Redactor* m_secrets = nullptr;
 };
 
 }  // namespace jobwarden::core

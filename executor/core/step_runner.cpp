@@ -120,6 +120,7 @@ void StepRunner::refuse_retry_without_time(policy::Decision& decision, const Ste
   const double needs = std::max(last.run_seconds, 1.0);
   if (left >= needs) return;
   decision.retry = false;
+  decision.exhausted = true;  // the job's time ran out for this retry rule
   decision.action = policy::Action::fail;
   for (const auto& rule : policy.rules) {
     if (rule.name == decision.rule) decision.action = rule.then;

@@ -58,6 +58,15 @@ std::optional<JobResponse> read_job_response(const std::string& path) {
   if (info.is_object() && info.contains("timeout") && info.at("timeout").is_number_integer()) {
     r.timeout_seconds = info.at("timeout").get<long long>();
   }
+  const auto variables = (*j)["variables"];
+  if (variables.is_array()) {
+    for (const auto& v : variables) {
+      const bool masked = v.is_object() && v.contains("masked") && v.at("masked") == true;
+      if (masked && v.contains("value") && v.at("value").is_string()) {
+        r.masked_values.push_back(v.at("value").get<std::string>());
+      }
+    }
+  }
   return r;
 }
 

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace jobwarden::io {
 
@@ -28,6 +29,7 @@ std::optional<GitlabJobState> load_job_state(const std::string& tmpdir);
 struct JobResponse {
   std::string job_id;
   std::optional<long long> timeout_seconds;  // runner_info.timeout
+  std::vector<std::string> masked_values;    // values of `variables` with masked: true
 };
 // Reads JOB_RESPONSE_FILE; nullopt when missing or not the expected JSON.
 std::optional<JobResponse> read_job_response(const std::string& path);

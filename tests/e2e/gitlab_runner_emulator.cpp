@@ -36,13 +36,34 @@ std::string StageOutcome::kind() const {
 GitlabRunnerEmulator::GitlabRunnerEmulator(int job_timeout_seconds) {
   m_base.write("admin.yml", "version: 1\ngitlab:\n  builds_dir: " + builds_base() + "\n  cache_dir: " +
                                 m_base.file("cache") + "\n");
-  m_tmp.write("response.json", "{\"id\": 4242, \"token\": \"secret\", \"runner_info\": {\"timeout\": " +
-                                   std::to_string(job_timeout_seconds) + "}, \"steps\": []}\n");
+  m_job_timeout_seconds = job_timeout_seconds;
+  write_response();
   m_variables = {{"CI_JOB_ID", "4242"},         {"CI_JOB_TIMEOUT", std::to_string(job_timeout_seconds)},
                  {"CI_RUNNER_SHORT_TOKEN", "tok"}, {"CI_CONCURRENT_ID", "1"},
                  {"CI_CONCURRENT_PROJECT_ID", "0"}, {"CI_SERVER", "yes"},
                  {"CI_JOB_STATUS", "running"},   {"CI_BUILDS_DIR", ""}, {"CI_PROJECT_DIR", ""},
                  {"CI_JOB_SERVICES", ""}};
+}
+
+void GitlabRunnerEmulator::write_response() const {
+  std::string variables;
+  for (const auto& [name, value] : m_masked) {
+    variables += std::string(variables.empty() ? "" : ", ") + R"({"key": ")" + name + R"(", "value": ")" + value +
+                 R"(", "public": false, "masked": true})";
+  }
+  m_tmp.write("response.json", "{\"id\": 4242, \"token\": \"secret\", \"runner_info\": {\"timeout\": " +
+                                   std::to_string(m_job_timeout_seconds) + "}, \"variables\": [" + variables +
+                                   "], \"steps\": []}\n");
+}
+
+void GitlabRunnerEmulator::set_masked_variable(const std::string& name, const std::string& value) {
+  m_masked[name] = value;  // plain text: the tests use no quotes or backslashes
+  m_variables[name] = value;
+  write_response();
+}
+
+void GitlabRunnerEmulator::append_admin(const std::string& yaml) const {
+  std::ofstream(admin_path(), std::ios::app) << yaml;
 }
 
 std::string GitlabRunnerEmulator::project_dir() const {

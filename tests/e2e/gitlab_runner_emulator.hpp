@@ -34,6 +34,11 @@ class GitlabRunnerEmulator {
   std::vector<std::string> command_prefix;  // e.g. {"taskset", "-c", "0"}
   bool executable_scripts = true;           // false: mode 0600, as on a noexec $TMPDIR
   void set_variable(const std::string& name, const std::string& value) { m_variables[name] = value; }
+  // A job variable GitLab masks: in response.json's `variables` with masked: true, and in CUSTOM_ENV_*.
+  void set_masked_variable(const std::string& name, const std::string& value);
+  // Appends YAML to the admin configuration (after its `gitlab:` section).
+  void append_admin(const std::string& yaml) const;
+  std::string admin_path() const { return m_base.file("admin.yml"); }
 
   ChildResult config();
   ChildResult prepare();
@@ -71,6 +76,9 @@ class GitlabRunnerEmulator {
   TempDir m_tmp;   // the job's custom-executor temp dir
   std::map<std::string, std::string> m_variables;  // job variables -> CUSTOM_ENV_*
   int m_scripts = 0;
+  int m_job_timeout_seconds = 3600;
+  std::map<std::string, std::string> m_masked;
+  void write_response() const;
 };
 
 }  // namespace jobwarden::testing

@@ -2,6 +2,7 @@
 // process-group containment and the usage meter.
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <csignal>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -25,13 +26,22 @@ int fork_exit(int code) {
   return pid;
 }
 
-// A child that sleeps until killed, in a session of its own.
+// A child that sleeps until killed, in a session of its own; returns once
+// the session exists.
 int fork_sleeper() {
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setsid();
+    ::close(ready[1]);
     for (;;) ::pause();
   }
+  ::close(ready[1]);
+  char c;
+  while (::read(ready[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  ::close(ready[0]);
   return pid;
 }
 

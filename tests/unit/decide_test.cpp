@@ -152,3 +152,18 @@ TEST_CASE("backoff grows by the factor, is capped, and jitter scales it") {
   CHECK(backoff_for(b, 0, -1.0) == Duration{800});
   CHECK(backoff_for(b, 0, 7.0) == Duration{1200});  // samples are clamped to [-1, 1]
 }
+
+TEST_CASE("a retry rule that runs out of attempts, cap or budget is exhausted, switched-off retries are not") {
+  Policy p = lock_policy();
+  AttemptFacts locked = fact(Outcome::red, 100);
+  locked.output_tail = "Could not get lock";
+  locked.matched_rule = "dpkg-lock";
+  CHECK_FALSE(decide(p, DecisionContext{}, {locked}).exhausted);           // a retry is granted
+  CHECK(decide(p, DecisionContext{}, {locked, locked, locked}).exhausted);  // 3/3 attempts
+  p.limits.max_attempts = 2;
+  CHECK(decide(p, DecisionContext{}, {locked, locked}).exhausted);  // the attempt cap
+  DecisionContext off;
+  off.retries_enabled = false;
+  CHECK_FALSE(decide(p, off, {locked}).exhausted);  // nothing was tried
+  CHECK_FALSE(decide(p, DecisionContext{}, {fact(Outcome::red, 1)}).exhausted);  // a fallback
+}

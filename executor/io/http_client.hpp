@@ -1,0 +1,57 @@
+#pragma once
+// The one HTTP client of jobwarden (the only libcurl user): bounded, quiet,
+// and careful with URLs that carry tokens.
+//
+// Contract:
+//  * Every call is bounded: `connect_timeout` for the connection, `timeout`
+//    for the whole exchange (redirects included). Nothing is retried.
+//  * HTTPS verifies the peer and the host name against the system CA store.
+//    Only http and https are spoken, redirects included; at most
+//    `max_redirects` are followed, and a POST stays a POST across them.
+//  * Errors never contain the URL (it often carries a token): they say what
+//    failed ("timed out", "connection refused", "HTTP 500").
+//  * No signals (CURLOPT_NOSIGNAL), no global state left behind: libcurl's
+//    global initialisation is reference-counted by HttpClient instances.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "executor/core/result.hpp"
+
+namespace jobwarden::io {
+
+struct HttpRequest {
+  std::string method = "POST";  // GET, POST, PUT, DELETE
+  std::string url;
+  std::string body;
+  std::vector<std::string> headers;  // "Name: value"
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds timeout{2000};
+  long max_redirects = 3;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;  // at most 1 MiB is kept
+};
+
+class HttpClient {
+ public:
+  HttpClient();
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // The response whatever its status; an error only when no response came.
+  core::Result<HttpResponse, std::string> send(const HttpRequest& request);
+  // send(), and any status outside 2xx is an error ("HTTP 500").
+  core::Result<HttpResponse, std::string> send_expecting_success(const HttpRequest& request);
+
+ private:
+  struct Handle;
+  std::unique_ptr<Handle> m_handle;
+};
+
+}  // namespace jobwarden::io

@@ -1,0 +1,167 @@
+// The job's one alert, against a real HTTP receiver on a loopback port that
+// is up, down, slow, failing or redirecting.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/gitlab_runner_emulator.hpp"
+#include "tests/e2e/operations_fixture.hpp"
+#include "tests/support/http_receiver.hpp"
+
+using namespace jobwarden::testing;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr const char* k_token = "hook-token-5f2a9c";
+
+std::string alerts_admin(const std::string& url, const std::string& extra = "") {
+  return "version: 1\nalerts: {webhook: '" + url + "', timeout: 1s" + extra + "}\n";
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+TEST_CASE("alerts: an exhausted retry rule sends exactly one alert with text and structured fields, a pass none") {
+  HttpReceiver receiver(HttpReceiver::Mode::up);
+  Host host("");
+  host.dir.write("admin.yaml", alerts_admin(receiver.url(std::string("/hooks/") + k_token)));
+  const std::vector<std::string> env{"CI_JOB_ID=991", "CI_PROJECT_PATH=group/app",
+                                     "CI_JOB_URL=https://gitlab.example/group/app/-/jobs/991"};
+  const auto passed = host.run("build", "exit 0", env);
+  CHECK(passed.exit_code == 0);
+  CHECK(receiver.requests().empty());
+
+  const auto r = host.run("build", "echo trying; exit 3", env);
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 3);
+  REQUIRE(receiver.wait_for_requests(1, milliseconds(10'000)));
+  const auto requests = receiver.requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].method == "POST");
+  CHECK(requests[0].path == std::string("/hooks/") + k_token);
+  const auto alert = nlohmann::json::parse(requests[0].body);
+  CHECK(alert["event"] == "exhausted");
+  CHECK(alert["step"] == "build");
+  CHECK(alert["rule"] == "flaky-exit-3");
+  CHECK(alert["project"] == "group/app");
+  CHECK(alert["job_url"] == "https://gitlab.example/group/app/-/jobs/991");
+  CHECK(alert["verdict"]["action"] == "fail");
+  CHECK(alert["verdict"]["exit_code"] == 3);
+  REQUIRE(alert["attempts"].size() == 2);
+  CHECK(alert["attempts"][1]["outcome"] == "red");
+  CHECK(alert["attempts"][1]["exit_code"] == 3);
+  const std::string text = alert["text"];
+  CAPTURE(text);
+  CHECK(contains(text, "retries of rule 'flaky-exit-3' exhausted after 2 attempts (red, red)"));
+  CHECK(contains(text, "group/app"));
+  CHECK(contains(r.err, "jobwarden: alert: exhausted: sent to the webhook (HTTP 200"));
+  CHECK_FALSE(contains(r.err + r.out, k_token));
+}
+
+TEST_CASE("alerts: a system failure without a retry rule sends one alert, on: [exhausted] does not") {
+  HttpReceiver receiver(HttpReceiver::Mode::up);
+  Host host("");
+  host.dir.write("admin.yaml", alerts_admin(receiver.url("/hook")));
+  const auto r = host.run("build", "exit 5");  // fallback red: system_failure
+  CHECK(r.exit_code == 75);
+  REQUIRE(receiver.wait_for_requests(1, milliseconds(10'000)));
+  CHECK(nlohmann::json::parse(receiver.requests()[0].body)["event"] == "system_failure");
+  host.dir.write("admin.yaml", alerts_admin(receiver.url("/hook"), ", on: [exhausted]"));
+  CHECK(host.run("build", "exit 5").exit_code == 75);
+  CHECK(receiver.requests().size() == 1);
+}
+
+TEST_CASE("alerts: a dead, slow, failing or looping webhook changes neither verdict nor exit code, within the bound") {
+  Host reference_host("");
+  const auto reference = reference_host.run("build", "exit 3");
+  REQUIRE(reference.exit_code == 3);
+  const auto verdict = [](const std::string& err) {
+    const auto at = err.find("jobwarden: verdict: ");
+    return at == std::string::npos ? std::string() : err.substr(at, err.find('\n', at) - at);
+  };
+  const std::string expected_verdict = verdict(reference.err);
+  REQUIRE_FALSE(expected_verdict.empty());
+
+  DeadEndpoint dead;
+  HttpReceiver slow(HttpReceiver::Mode::slow);
+  HttpReceiver failing(HttpReceiver::Mode::server_error);
+  HttpReceiver looping(HttpReceiver::Mode::redirect_loop);
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {dead.url("/x?token=") + k_token, "(connection refused or unreachable)"},
+      {slow.url("/x?token=") + k_token, "(timed out)"},
+      {failing.url("/x?token=") + k_token, "(HTTP 500)"},
+      {looping.url("/x?token=") + k_token, "(too many redirects)"},
+  };
+  for (const auto& [url, why] : cases) {
+    CAPTURE(why);
+    Host host("");
+    host.dir.write("admin.yaml", alerts_admin(url));
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = host.run("build", "exit 3");
+    const double seconds = seconds_since(start);
+    CAPTURE(r.err);
+    CHECK(r.exit_code == reference.exit_code);
+    CHECK(verdict(r.err) == expected_verdict);
+    CHECK(contains(r.err, "jobwarden: warning: alert: exhausted: the webhook failed after "));
+    CHECK(contains(r.err, why + "; the verdict is unchanged"));
+    CHECK_FALSE(contains(r.err + r.out, k_token));
+    CHECK(seconds < 1.0 + 15.0);  // the 1s bound, with a generous margin for a loaded host
+  }
+  CHECK(slow.requests().size() == 1);
+  CHECK(failing.requests().size() == 1);
+  CHECK(looping.requests().size() == 4);  // the request and 3 redirects, then libcurl stops
+}
+
+TEST_CASE("alerts: a redirect is followed and the POST arrives once, body intact") {
+  HttpReceiver receiver(HttpReceiver::Mode::redirect);
+  Host host("");
+  host.dir.write("admin.yaml", alerts_admin(receiver.url("/moved")));
+  CHECK(host.run("build", "exit 3").exit_code == 3);
+  REQUIRE(receiver.wait_for_requests(2, milliseconds(10'000)));
+  const auto requests = receiver.requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[1].path == "/final");
+  CHECK(requests[1].method == "POST");
+  CHECK(requests[1].body == requests[0].body);
+  CHECK(nlohmann::json::parse(requests[1].body)["event"] == "exhausted");
+}
+
+TEST_CASE("alerts: JOBWARDEN_ALERTS=0 and features.webhooks false send nothing, announced, verdict unchanged") {
+  HttpReceiver receiver(HttpReceiver::Mode::up);
+  Host host("");
+  host.dir.write("admin.yaml", alerts_admin(receiver.url("/hook")));
+  const auto by_env = host.run("build", "exit 3", {"JOBWARDEN_ALERTS=0"});
+  CHECK(by_env.exit_code == 3);
+  CHECK(contains(by_env.err, "jobwarden: warning: alerts are OFF (JOBWARDEN_ALERTS=0): no webhook is called"));
+  host.dir.write("admin.yaml", "version: 1\nfeatures: {webhooks: false}\n" +
+                                   alerts_admin(receiver.url("/hook")).substr(std::string("version: 1\n").size()));
+  const auto by_admin = host.run("build", "exit 3");
+  CHECK(by_admin.exit_code == 3);
+  CHECK(contains(by_admin.err, "jobwarden: warning: alerts are OFF (admin configuration " + host.admin_path + ")"));
+  CHECK(receiver.requests().empty());
+}
+
+TEST_CASE("alerts: a GitLab job whose stages both exhaust their retries alerts once, through the job's state") {
+  HttpReceiver receiver(HttpReceiver::Mode::up);
+  GitlabRunnerEmulator gl;
+  gl.append_admin("alerts: {webhook: '" + receiver.url("/hook") + "', timeout: 1s}\n");
+  gl.write_repo_policy(k_retry_policy);
+  gl.config();
+  const auto build = gl.run_stage("build_script", "exit 3");
+  CAPTURE(build.driver.err);
+  CHECK(build.kind() == "build_failure");
+  const auto after = gl.run_stage("after_script", "exit 3");
+  CAPTURE(after.driver.err);
+  CHECK(after.kind() == "build_failure");
+  CHECK(contains(after.driver.err, "already sent for this job by an earlier stage: not sent again"));
+  REQUIRE(receiver.wait_for_requests(1, milliseconds(10'000)));
+  CHECK(receiver.requests().size() == 1);
+  const auto alert = nlohmann::json::parse(receiver.requests()[0].body);
+  CHECK(alert["step"] == "build_script");
+  CHECK(alert["ci"] == "gitlab");
+  CHECK(alert["job_id"] == "4242");
+}

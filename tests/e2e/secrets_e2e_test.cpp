@@ -1,0 +1,74 @@
+// Masked CI variables never appear in what jobwarden itself writes: its job-log
+// lines, the report, the metrics (textfile and Pushgateway) and the alert.
+#include <doctest/doctest.h>
+
+#include "tests/e2e/gitlab_runner_emulator.hpp"
+#include "tests/e2e/operations_fixture.hpp"
+#include "tests/support/http_receiver.hpp"
+
+using namespace jobwarden::testing;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string operations_admin(const Host& host, const HttpReceiver& receiver, const Pushgateway& gateway) {
+  return "metrics: {textfile_dir: " + host.metrics_dir() + ", pushgateway: '" + gateway.url() + "'}\n" +
+         "alerts: {webhook: '" + receiver.url("/hook") + "', timeout: 2s}\n";
+}
+
+}  // namespace
+
+TEST_CASE("secrets: a GitLab masked variable is in no line, report, metric or alert of jobwarden's") {
+  const std::string secret = "s3cr3t-value-8842";
+  HttpReceiver receiver(HttpReceiver::Mode::up);
+  Pushgateway gateway;
+  Host files("");
+  GitlabRunnerEmulator gl;
+  gl.set_masked_variable("DEPLOY_TOKEN", secret);
+  gl.append_admin(operations_admin(files, receiver, gateway));
+  gl.write_repo_policy(k_retry_policy);
+  gl.config();
+  // The secret is in the command line of a process the tree kill names, and in the step's own output.
+  // The stage waits (handshake) until the background process has exec'd under its new name.
+  const auto o = gl.run_stage("build_script", "(exec -a worker-" + secret + " sleep 300) & "
+                                              "until [[ \"$(tr -d '\\0' < /proc/$!/cmdline)\" == worker-* ]]; do :; done; "
+                                              "echo " + secret + "; exit 3");
+  CAPTURE(o.driver.err);
+  CHECK(o.kind() == "build_failure");
+  CHECK(contains(o.driver.out, secret));  // the step's own output is relayed untouched (GitLab masks it)
+  const std::string lines = own_lines(o.driver.err) + own_lines(o.driver.out);
+  CHECK(contains(lines, "worker-[MASKED]"));
+  CHECK_FALSE(contains(lines, secret));
+  const std::string report = read_file(gl.tmpdir() + "/jobwarden-report.json");
+  CHECK(contains(report, "worker-[MASKED]"));
+  CHECK_FALSE(contains(report, secret));
+  CHECK_FALSE(contains(read_file(files.textfile()), secret));
+  REQUIRE(receiver.wait_for_requests(1, milliseconds(10'000)));
+  CHECK_FALSE(contains(receiver.requests()[0].body, secret));
+  CHECK_FALSE(contains(gateway.metrics(), secret));
+}
+
+TEST_CASE("secrets: an admin-listed variable's value is masked even in a step name, metric labels included") {
+  const std::string secret = "adm1n-listed-key-31337";
+  HttpReceiver receiver(HttpReceiver::Mode::up);
+  Pushgateway gateway;
+  const std::string step = "deploy-" + secret;
+  Host host("", std::string(k_retry_policy) + "  " + step + ": {}\n");
+  host.dir.write("admin.yaml", "version: 1\nsecrets: {variables: [DEPLOY_KEY]}\n" +
+                                   operations_admin(host, receiver, gateway));
+  const auto r = host.run(step, "exit 3", {"DEPLOY_KEY=" + secret}, {"--report", host.dir.file("report.json")});
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(contains(r.err, "step 'deploy-[MASKED]'"));
+  CHECK_FALSE(contains(r.err + r.out, secret));
+  CHECK_FALSE(contains(read_file(host.dir.file("report.json")), secret));
+  const std::string text = read_file(host.textfile());
+  CAPTURE(text);
+  CHECK(contains(text, "step=\"deploy-_MASKED_\""));
+  CHECK_FALSE(contains(text, secret));
+  REQUIRE(receiver.wait_for_requests(1, milliseconds(10'000)));
+  CHECK_FALSE(contains(receiver.requests()[0].body, secret));
+  const std::string pushed = gateway.metrics();
+  CHECK(contains(pushed, "deploy-_MASKED_"));
+  CHECK_FALSE(contains(pushed, secret));
+}
