@@ -50,7 +50,8 @@ mkdir "$work"  # not -p: a path planted by someone else is an error
 
 step "build dependencies (apt-get build-dep ./) and the tools of this test"
 packaging/install-build-deps.sh lintian man-db bash-completion
-apt_get build-dep ./ >/dev/null
+# Package lists older than the build dependencies (or none): update once.
+apt_get build-dep ./ >/dev/null || { apt_get update && apt_get build-dep ./ >/dev/null; }
 
 # A clean copy: the files git knows (tracked, and new ones not ignored), so
 # no build directory of the checkout can leak into the package. The fixed

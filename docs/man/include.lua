@@ -160,4 +160,9 @@ return {
   end},
   {Div = include},
   {Table = table_to_list},
+  -- Section headings (.SH) in capitals, as manual pages have them.
+  {Header = function(h)
+    if h.level == 1 then h.content = {pandoc.Str(pandoc.text.upper(pandoc.utils.stringify(h.content)))} end
+    return h
+  end},
 }
