@@ -70,6 +70,12 @@ std::vector<std::string> jw_run(std::vector<std::string> options, std::vector<st
 }  // namespace
 
 TEST_CASE("fault: a tiny RLIMIT_NOFILE is an internal fault, exit 70, in one line, and nothing is started") {
+#ifdef JOBWARDEN_SANITIZED
+  // The sanitizer runtime itself fails without descriptors (false UBSan
+  // reports, exit 1): this case runs in the optimised build only.
+  MESSAGE("skipped under sanitizers");
+  return;
+#endif
   for (const char* limit : {"5", "8", "12"}) {
     CAPTURE(limit);
     TempDir dir;
