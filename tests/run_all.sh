@@ -8,8 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The operations tests run Debian's prometheus-pushgateway and promtool (from `prometheus`).
-packaging/install-build-deps.sh prometheus-pushgateway prometheus
+# The operations tests run Debian's prometheus-pushgateway, promtool (from `prometheus`)
+# and openssl (a TLS server with a self-signed certificate).
+packaging/install-build-deps.sh prometheus-pushgateway prometheus openssl
 
 run_suite() {
   local dir=$1

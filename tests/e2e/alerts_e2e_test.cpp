@@ -165,3 +165,29 @@ TEST_CASE("alerts: a GitLab job whose stages both exhaust their retries alerts o
   CHECK(alert["ci"] == "gitlab");
   CHECK(alert["job_id"] == "4242");
 }
+
+TEST_CASE("alerts: HTTPS verifies the server against the system CA store, a self-signed certificate is refused") {
+  TempDir tls;
+  const auto made = run_child({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                               "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                               tls.file("key.pem"), "-out", tls.file("cert.pem")});
+  REQUIRE(made.exit_code == 0);
+  std::unique_ptr<ChildProcess> server;
+  int port = 0;
+  for (int tries = 0; tries < 5 && !server; ++tries) {  // the free port may be taken before openssl binds it
+    port = free_loopback_port();
+    server = std::make_unique<ChildProcess>(std::vector<std::string>{
+        "/usr/bin/openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+        tls.file("cert.pem"), "-key", tls.file("key.pem"), "-www"});
+    if (!server->wait_for_output("ACCEPT", milliseconds(20'000))) server.reset();
+  }
+  REQUIRE(server);
+  Host host("");
+  host.dir.write("admin.yaml", alerts_admin("https://127.0.0.1:" + std::to_string(port) + "/hook?token=" + k_token));
+  const auto r = host.run("build", "exit 3");
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(contains(r.err, "jobwarden: warning: alert: exhausted: the webhook failed after "));
+  CHECK(contains(r.err, "(TLS certificate not trusted); the verdict is unchanged"));
+  CHECK_FALSE(contains(r.err + r.out, k_token));
+}
