@@ -52,11 +52,7 @@ class GitlabDialect : public GenericDialect {
   std::string section_end(const std::string& id, core::WallTime at) const override {
     return "\x1b[0Ksection_end:" + std::to_string(unix_seconds(at)) + ":" + id + "\r\x1b[0K\n";
   }
-  // Bold green for pass, yellow for unstable, red otherwise (GitLab renders ANSI).
-  std::string verdict_text(policy::Action a, const std::string& text) const override {
-    const char* colour = a == policy::Action::pass ? "\x1b[32;1m" : a == policy::Action::unstable ? "\x1b[33;1m" : "\x1b[31;1m";
-    return colour + text + "\x1b[0m";
-  }
+  bool renders_colour() const override { return true; }
 };
 
 class GitlabCustomExecutorDialect final : public GitlabDialect {
@@ -79,6 +75,7 @@ class GitlabCustomExecutorDialect final : public GitlabDialect {
 class GithubDialect final : public GenericDialect {
  public:
   GithubDialect() : GenericDialect(CiKind::github) {}
+  bool renders_colour() const override { return true; }
   std::string section_start(const std::string&, const std::string& title, core::WallTime) const override {
     return "::group::" + github_escape(title) + "\n";
   }
@@ -99,6 +96,7 @@ class GithubDialect final : public GenericDialect {
 class BuildkiteDialect final : public GenericDialect {
  public:
   BuildkiteDialect() : GenericDialect(CiKind::buildkite) {}
+  bool renders_colour() const override { return true; }
   std::string section_start(const std::string&, const std::string& title, core::WallTime) const override {
     return "--- " + title + "\n";
   }
@@ -162,6 +160,24 @@ std::unique_ptr<core::CiDialect> make_dialect(CiKind kind) {
 
 std::unique_ptr<core::CiDialect> make_gitlab_custom_executor_dialect() {
   return std::make_unique<GitlabCustomExecutorDialect>();
+}
+
+std::optional<ColourMode> parse_colour_mode(std::string_view text) {
+  if (text == "auto") return ColourMode::automatic;
+  if (text == "always") return ColourMode::always;
+  if (text == "never") return ColourMode::never;
+  return std::nullopt;
+}
+
+bool colour_wanted(ColourMode mode, const EnvLookup& env, bool ci_renders_colour, bool log_is_terminal,
+                   const char* no_color_job) {
+  if (mode != ColourMode::automatic) return mode == ColourMode::always;
+  const auto set = [&](const char* name) {
+    const auto v = name == nullptr ? std::nullopt : env(name);
+    return v && !v->empty();
+  };
+  if (set("NO_COLOR") || set(no_color_job)) return false;
+  return ci_renders_colour || log_is_terminal;
 }
 
 int generic_exit_code(policy::Action action, int step_exit_code) {

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   jobwarden::platform::ignore_sigpipe_for_life();
   jobwarden::platform::ensure_standard_fds();
   jobwarden::platform::block_cancel_signals_for_life();
+  jobwarden::platform::watch_parent_death();
   try {
     return jobwarden::cli::main_entry(argc, argv);
   } catch (const std::exception& e) {

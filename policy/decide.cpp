@@ -75,9 +75,8 @@ Decision decide(const Policy& p, const DecisionContext& ctx,
   const int attempts = static_cast<int>(history.size());
   if (last.outcome == Outcome::success) {
     if (attempts == 1) return final_action(Action::pass, "", "succeeded");
-    return final_action(p.flaky, "", "succeeded after " + std::to_string(attempts) +
-                                         " attempts (flaky: " + std::string(to_string(p.flaky)) +
-                                         ")");
+    return final_action(p.flaky, "", "flaky: passed only on attempt " + std::to_string(attempts) +
+                                         "; the policy's flaky action is " + std::string(to_string(p.flaky)));
   }
   const StepSettings& settings = p.settings_for(ctx.step);
   // A cancelled step is the CI's decision, not the step's: no rule may retry

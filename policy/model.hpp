@@ -67,8 +67,11 @@ struct Policy {
 
   // The settings for `step`: its override if any, else the defaults.
   const StepSettings& settings_for(const std::string& step) const;
-  // The most attempts this policy can ever make for a step.
+  // The most attempts this policy can ever make for any step.
   int max_attempts() const;
+  // The most attempts it can make for `step`: rules limited to other steps
+  // (`when: {steps: [...]}`) do not count.
+  int max_attempts(const std::string& step) const;
 };
 
 // The fallback every policy starts from; a policy's `fallback:` merges over it:

@@ -53,11 +53,6 @@ DriverExit driver_exit(policy::Action action, int step_exit_code) {
 DriverExit driver_exit_bad_policy() { return {k_build_failure, k_exit_config}; }
 DriverExit driver_exit_internal() { return {k_system_failure, std::nullopt}; }
 
-std::chrono::milliseconds deadline_margin(std::chrono::seconds job_timeout) {
-  const auto tenth = std::chrono::duration_cast<std::chrono::milliseconds>(job_timeout) / 10;
-  return std::clamp(tenth, std::chrono::milliseconds{1000}, std::chrono::milliseconds{60'000});
-}
-
 std::optional<std::chrono::seconds> parse_job_timeout(const std::string& text) {
   long long v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);

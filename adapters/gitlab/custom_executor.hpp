@@ -44,10 +44,6 @@ DriverExit driver_exit_bad_policy();
 // A fault of jobwarden or of the host: 2, so the runner reports a system failure.
 DriverExit driver_exit_internal();
 
-// How long before GitLab's own job timeout jobwarden must have decided:
-// a tenth of the job timeout, at least 1 s and at most 60 s.
-std::chrono::milliseconds deadline_margin(std::chrono::seconds job_timeout);
-
 // Parses CI_JOB_TIMEOUT (seconds). Empty or invalid: nullopt.
 std::optional<std::chrono::seconds> parse_job_timeout(const std::string& text);
 

@@ -9,6 +9,7 @@
 #include "executor/cli/gitlab_command.hpp"
 #include "executor/cli/policy_command.hpp"
 #include "executor/cli/run_command.hpp"
+#include "executor/cli/step_execution.hpp"
 #include "executor/cli/version.hpp"
 
 namespace jobwarden::cli {
@@ -21,16 +22,12 @@ std::optional<policy::Duration> duration_option(const std::string& text, const c
   return parsed.value;
 }
 
-std::optional<std::string> env_lookup(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::nullopt : std::optional<std::string>(v);
-}
-
 struct RunArgs {
   RunOptions options;
   std::string ci = "auto";
   std::string timeout;
   std::string grace;
+  std::string colour = "auto";
 };
 
 CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
@@ -48,6 +45,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("--admin-config", o.admin_config, "Admin configuration (default /etc/jobwarden/config.yaml)")
       ->envname("JOBWARDEN_ADMIN_CONFIG");
   run->add_flag("--quiet", o.quiet, "Only warnings and the verdict")->envname("JOBWARDEN_QUIET");
+  run->add_option("--color", a.colour, "Colour the verdict: auto (honours NO_COLOR)|always|never")
+      ->envname("JOBWARDEN_COLOR")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   run->add_option("command", o.command, "The step's command and its arguments (after --)")->required();
   return run;
 }
@@ -57,6 +57,7 @@ void finish_run_options(RunArgs& a) {
   o.ci = a.ci == "auto" ? adapters::detect_ci(env_lookup) : *adapters::parse_ci_kind(a.ci);
   o.timeout = duration_option(a.timeout, "--timeout");
   o.grace = duration_option(a.grace, "--grace");
+  o.colour = *adapters::parse_colour_mode(a.colour);
 }
 
 struct PolicyArgs {

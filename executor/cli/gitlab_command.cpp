@@ -22,9 +22,8 @@ namespace {
 
 namespace gl = adapters::gitlab;
 
-long long now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+double now_unix() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // Host problems exit 2 so that the runner retries preparation (and never 1:

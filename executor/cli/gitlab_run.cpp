@@ -74,8 +74,9 @@ PolicySource stage_policy(const policy::AdminConfig& admin, gl::StageKind kind, 
 }
 
 // The job's deadline as a monotonic time point: its start (recorded by the
-// first driver call) plus the job timeout (trusted from JOB_RESPONSE_FILE),
-// less a margin so that jobwarden decides before GitLab does.
+// first driver call) plus the job timeout (trusted from JOB_RESPONSE_FILE).
+// It stays GitLab's to enforce: jobwarden only refuses retries that cannot
+// finish before it, and ends a starved attempt a grace before it.
 std::optional<core::MonoTime> job_deadline(const io::GitlabJobState& state, core::JobLog& log) {
   std::optional<std::chrono::seconds> timeout;
   if (const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE")); response && response->timeout_seconds) {
@@ -84,11 +85,10 @@ std::optional<core::MonoTime> job_deadline(const io::GitlabJobState& state, core
     timeout = gl::parse_job_timeout(env_or("CUSTOM_ENV_CI_JOB_TIMEOUT"));
   }
   if (!timeout) return std::nullopt;
-  const auto end_wall = std::chrono::system_clock::time_point(std::chrono::seconds{state.started_unix}) +
-                        *timeout - gl::deadline_margin(*timeout);
-  const auto left = end_wall - std::chrono::system_clock::now();
+  const double now_unix = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto left = std::chrono::duration<double>(state.started_unix + static_cast<double>(timeout->count()) - now_unix);
   log.info("job deadline: " + std::to_string(timeout->count()) + "s job timeout, " +
-           policy::format_seconds(std::chrono::duration<double>(left).count()) + " left for this stage");
+           policy::format_seconds(left.count()) + " left (GitLab's own timeout ends the job then)");
   return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
 }
 
@@ -112,10 +112,11 @@ void write_reports(const io::ReportInput& in, const Project& project, const core
 }
 
 gl::DriverExit bad_policy(const PolicySource& src, gl::StageKind kind, core::JobLog& log) {
-  for (const auto& e : src.loaded.errors) log.warn("policy error: " + e.to_string());
+  for (const auto& e : src.loaded.errors) log.error("policy: " + e.to_string());
   const gl::DriverExit answer = kind == gl::StageKind::user ? gl::driver_exit_bad_policy() : gl::driver_exit_internal();
-  log.verdict("verdict: not started: the policy " + src.label() + " is invalid; " +
-              (kind == gl::StageKind::user ? "build failure with code 78" : "system failure (admin policy)"));
+  log.verdict(policy::Action::fail, "verdict: not started: the policy " + src.label() + " is invalid; " +
+                                        (kind == gl::StageKind::user ? "build failure with code 78"
+                                                                     : "system failure (admin policy)"));
   return answer;
 }
 
@@ -153,6 +154,8 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   const core::Redactor secrets =
       collect_secrets(admin, response ? response->masked_values : std::vector<std::string>{}, log);
   log.set_redactor(&secrets);
+  log.set_colour(adapters::colour_wanted(adapters::ColourMode::automatic, env_lookup, true, false,
+                                         "CUSTOM_ENV_NO_COLOR"));
   const gl::StageInfo info = gl::classify_stage(stage);
   if (!info.known) log.info("stage '" + stage + "' is not one jobwarden knows: treated as a runner stage");
   const auto run_as = resolve_run_as(admin);
@@ -176,7 +179,7 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   std::string error;
   const std::string tmpdir = env_or("TMPDIR", "/tmp");
   const io::GitlabJobState state = load_or_create_job_state(
-      tmpdir, std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
+      tmpdir, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(),
       response ? response->job_id : "", error);
   if (!error.empty()) log.warn("cannot record the job state: " + error);
 

@@ -6,7 +6,7 @@
 
 namespace jobwarden::cli {
 
-io::GitlabJobState load_or_create_job_state(const std::string& tmpdir, long long now_unix,
+io::GitlabJobState load_or_create_job_state(const std::string& tmpdir, double now_unix,
                                             const std::string& job_id, std::string& error) {
   if (auto existing = io::load_job_state(tmpdir)) return *existing;
   const io::GitlabJobState state = io::new_job_state(now_unix, job_id);

@@ -33,12 +33,16 @@ PolicySource load_policy_source(const std::string& explicit_path) {
   if (explicit_path.empty()) {
     auto cwd = platform::open_directory(".");
     if (!cwd) return embedded_policy_source();
-    auto found = load_project_policy(cwd->get(), "");
+    std::error_code ec;  // named absolutely, as the CI's log reader can find it
+    auto found = load_project_policy(cwd->get(), std::filesystem::current_path(ec).string());
     return found ? std::move(*found) : embedded_policy_source();
   }
   PolicySource src;
-  src.path = explicit_path;
+  // Errors name the file as the CI's log reader can find it, whatever
+  // directory jobwarden was started in.
   std::error_code ec;
+  src.path = std::filesystem::absolute(explicit_path, ec).lexically_normal().string();
+  if (src.path.empty()) src.path = explicit_path;
   if (std::filesystem::is_directory(src.path, ec) || !read_capped(src.path, src.text)) {
     src.loaded.errors.push_back({src.path, 0, 0, "cannot read the policy file"});
     return src;

@@ -31,10 +31,10 @@ core::AttemptSettings attempt_settings(const RunOptions& o, const policy::StepSe
 // A bad policy stops the run before anything is started (exit 78).
 bool policy_usable(const PolicySource& src, core::JobLog& log) {
   if (src.loaded.ok()) return true;
-  for (const auto& e : src.loaded.errors) log.warn("policy error: " + e.to_string());
-  log.verdict("verdict: not started: the policy " + src.label() + " is invalid (" +
-              std::to_string(src.loaded.errors.size()) + " errors); exit code " +
-              std::to_string(adapters::k_exit_config));
+  for (const auto& e : src.loaded.errors) log.error("policy: " + e.to_string());
+  log.verdict(policy::Action::fail, "verdict: not started: the policy " + src.label() + " is invalid (" +
+                                        std::to_string(src.loaded.errors.size()) + " errors); exit code " +
+                                        std::to_string(adapters::k_exit_config));
   return false;
 }
 
@@ -52,6 +52,7 @@ int run_command(const RunOptions& o) {
   const auto dialect = adapters::make_dialect(o.ci);
   platform::FdSink log_sink(2), marker_sink(1);
   core::JobLog log(log_sink, marker_sink, *dialect, o.quiet);
+  log.set_colour(adapters::colour_wanted(o.colour, env_lookup, dialect->renders_colour(), platform::is_terminal(2)));
   const auto admin = load_admin_or_report(o.admin_config);
   if (!admin) return adapters::k_exit_config;
   const core::Redactor secrets = collect_secrets(*admin, {}, log);

@@ -21,6 +21,7 @@ struct RunOptions {
   std::optional<policy::Duration> timeout;  // command line / env over the policy
   std::optional<policy::Duration> grace;
   bool quiet = false;
+  adapters::ColourMode colour = adapters::ColourMode::automatic;
 };
 
 int run_command(const RunOptions& options);

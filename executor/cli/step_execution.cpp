@@ -79,6 +79,11 @@ void announce_kill_switches(const KillSwitches& k, core::JobLog& log) {
   if (!k.retry.on) log.warn("retries are OFF (" + k.retry.off_by + "): a rule's `then` applies at once");
 }
 
+std::optional<std::string> env_lookup(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? std::nullopt : std::optional<std::string>(v);
+}
+
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v == nullptr ? fallback : std::string(v);

@@ -49,6 +49,9 @@ void announce_kill_switches(const KillSwitches& switches, core::JobLog& log);
 // Reads a JOBWARDEN_* style switch from the environment: on unless 0/false/off/no.
 bool env_switch_on(const char* name);
 
+// The environment variable's value, or nullopt when it is not set.
+std::optional<std::string> env_lookup(const char* name);
+
 // The environment variable's value, or `fallback` when it is not set.
 std::string env_or(const char* name, const std::string& fallback = "");
 

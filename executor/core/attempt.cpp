@@ -21,13 +21,14 @@ struct AttemptSupervisor::State {
   MonoTime grace_end{};
   MonoTime give_up{};
   MonoTime run_end{};
+  std::optional<MonoTime> starvation_check{};  // a grace before the job's deadline
   bool run_ended = false;
   bool main_done = false;
   Phase phase = Phase::running;
 
   std::optional<MonoTime> next_wakeup(MonoTime now) const {
     switch (phase) {
-      case Phase::running: return deadline;
+      case Phase::running: return starvation_check ? std::min(deadline, *starvation_check) : deadline;
       case Phase::terminating: return grace_end;
       case Phase::killing: return std::min(give_up, now + settings.kill_sweep);
       case Phase::done: break;
@@ -50,6 +51,10 @@ AttemptRecord AttemptSupervisor::run(const SpawnRequest& request, const AttemptS
   State s{settings, rec};
   s.t0 = m_clock.now();
   s.deadline = s.t0 + settings.timeout;
+  // Starvation is not judged on less than a second of running.
+  if (settings.job_deadline && settings.starvation_enabled && *settings.job_deadline - settings.grace >= s.t0 + Millis{1000}) {
+    s.starvation_check = *settings.job_deadline - settings.grace;
+  }
   SpawnRequest spawn = request;
   spawn.tree_kill = settings.tree_kill;
   rec.start = m_runner.start(spawn);
@@ -62,7 +67,13 @@ AttemptRecord AttemptSupervisor::run(const SpawnRequest& request, const AttemptS
     const RunnerEvent ev = m_runner.wait(s.next_wakeup(m_clock.now()));
     switch (ev.kind) {
       case RunnerEvent::Kind::main_exited: on_main_exited(s, ev); break;
-      case RunnerEvent::Kind::cancel_requested: on_cancel(s, ev.cancel_signal); break;
+      case RunnerEvent::Kind::cancel_requested:
+        if (ev.parent_died && s.rec.cancel_signal == 0) {
+          s.rec.parent_died = true;
+          m_log.warn("jobwarden's parent process died (the CI agent is gone): cancelling the step");
+        }
+        on_cancel(s, ev.cancel_signal);
+        break;
       case RunnerEvent::Kind::deadline: on_timer(s); break;
       case RunnerEvent::Kind::child_reaped: break;
     }
@@ -125,7 +136,9 @@ void AttemptSupervisor::on_cancel(State& s, int sig) {
 
 void AttemptSupervisor::on_timer(State& s) {
   const MonoTime now = m_clock.now();
-  if (s.phase == Phase::running && now >= s.deadline) {
+  if (s.phase == Phase::running && s.starvation_check && now >= *s.starvation_check && now < s.deadline) {
+    check_starvation_before_job_deadline(s);
+  } else if (s.phase == Phase::running && now >= s.deadline) {
     s.rec.ending.deadline_expired = true;
     s.end_run(now);
     begin_termination(s, "timeout " + policy::format_duration(s.settings.timeout) + " reached");
@@ -142,6 +155,30 @@ void AttemptSupervisor::on_timer(State& s) {
       kill_sweep(s, "");
     }
   }
+}
+
+// Once, a grace before the CI job's deadline: a starved attempt is ended
+// now (the tree is dead by the deadline); any other keeps running into the
+// CI's own timeout, which is the CI's verdict to give.
+void AttemptSupervisor::check_starvation_before_job_deadline(State& s) {
+  s.starvation_check.reset();
+  const CpuSoFar cpu = m_runner.cpu_so_far();
+  policy::CpuEvidence ev;
+  ev.wall_seconds = seconds_between(s.t0, m_clock.now());
+  ev.cpu_seconds = cpu.cpu_seconds;
+  ev.cpu_wait_seconds = cpu.cpu_wait_seconds;
+  ev.usable_cpus = cpu.usable_cpus;
+  const policy::StarvationAssessment a = policy::assess_starvation(ev, s.settings.starvation);
+  if (!a.starved) {
+    m_log.info("job deadline in " + policy::format_duration(s.settings.grace) + ": " + a.explanation +
+               "; the step keeps running, the CI's job timeout will end it");
+    return;
+  }
+  s.rec.starved_before_job_deadline = true;
+  s.rec.ending.deadline_expired = true;
+  s.end_run(m_clock.now());
+  begin_termination(s, "job deadline in " + policy::format_duration(s.settings.grace) + " and " +
+                           a.explanation + ": ending the attempt now");
 }
 
 void AttemptSupervisor::begin_termination(State& s, const std::string& reason) {

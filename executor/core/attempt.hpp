@@ -27,6 +27,12 @@ struct AttemptSettings {
   Millis kill_sweep{50};
   bool tree_kill = true;
   bool starvation_enabled = true;
+  // The CI job's own deadline (GitLab's job timeout), which the CI enforces
+  // itself: the attempt is not cut short to pre-empt it. One exception: a
+  // grace before it, the attempt's CPU is checked, and a starved attempt is
+  // ended by jobwarden (AttemptRecord::starved_before_job_deadline) so that
+  // the verdict can be a system failure instead of the CI's timeout.
+  std::optional<MonoTime> job_deadline;
   policy::StarvationThresholds starvation;
 };
 
@@ -46,6 +52,8 @@ struct AttemptRecord {
   policy::Outcome outcome = policy::Outcome::success;
   int step_exit_code = 0;             // what the step itself "returned": code, 128+N, 124, 127/126
   int cancel_signal = 0;              // the signal the CI sent us, when cancelled
+  bool parent_died = false;           // the cancel was jobwarden's parent dying
+  bool starved_before_job_deadline = false;  // ended by jobwarden a grace before the job's deadline
   double run_seconds = 0.0;           // start -> main process ended (or deadline/cancel)
   double total_seconds = 0.0;         // start -> tree empty
   double kill_seconds = 0.0;          // first signal -> tree empty (0 when nothing was signalled)
@@ -71,6 +79,7 @@ class AttemptSupervisor {
   void on_main_exited(State& s, const RunnerEvent& ev);
   void on_cancel(State& s, int sig);
   void on_timer(State& s);
+  void check_starvation_before_job_deadline(State& s);
   void begin_termination(State& s, const std::string& reason);
   void kill_sweep(State& s, const std::string& reason);
   void record_signal(State& s, TreeSignal sig, const std::string& reason,

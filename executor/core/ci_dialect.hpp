@@ -20,8 +20,8 @@ class CiDialect {
   virtual std::string section_end(const std::string& id, WallTime at) const = 0;
   // A line written to stdout that the CI turns into an annotation ("" for none).
   virtual std::string annotation(policy::Action action, const std::string& message) const = 0;
-  // The verdict line's text, decorated as this CI renders it (colour).
-  virtual std::string verdict_text(policy::Action, const std::string& text) const { return text; }
+  // Whether this CI's log viewer renders ANSI colours (--color auto).
+  virtual bool renders_colour() const { return false; }
   // The process exit code for the final action, given what the step itself
   // returned (its code, 128+N, 124 for a timeout, 127/126 when not started).
   virtual int exit_code(policy::Action action, int step_exit_code) const = 0;

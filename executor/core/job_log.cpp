@@ -21,7 +21,17 @@ void JobLog::info(std::string_view line) {
 
 void JobLog::warn(std::string_view line) { emit("warning: ", line); }
 
-void JobLog::verdict(std::string_view line) { emit("", line, true); }
+void JobLog::error(std::string_view line) { emit("error: ", line); }
+
+void JobLog::verdict(policy::Action action, std::string_view line) {
+  if (!m_colour) return emit("", line, true);
+  const char* colour = action == policy::Action::pass       ? "\x1b[32;1m"
+                       : action == policy::Action::unstable ? "\x1b[33;1m"
+                                                            : "\x1b[31;1m";
+  std::string text(colour);
+  text.append(line).append("\x1b[0m");
+  emit("", text, true);
+}
 
 void JobLog::raw_marker(const std::string& text) {
   if (!text.empty()) m_markers.write(m_secrets != nullptr ? m_secrets->redact(text) : text);

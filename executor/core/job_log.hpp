@@ -15,6 +15,7 @@
 
 #include "executor/core/clock.hpp"
 #include "executor/core/redactor.hpp"
+#include "policy/outcome.hpp"
 
 namespace jobwarden::core {
 
@@ -34,8 +35,14 @@ class JobLog {
       : m_log(log), m_markers(markers), m_dialect(dialect), m_quiet(quiet) {}
 
   void info(std::string_view line);     // suppressed by --quiet
-  void warn(std::string_view line);     // always shown
-  void verdict(std::string_view line);  // always shown
+  void warn(std::string_view line);     // always shown: "jobwarden: warning: ..."
+  void error(std::string_view line);    // always shown: "jobwarden: error: ..." (jobwarden stops)
+  // Always shown; with colour on, bold green for pass, yellow for unstable,
+  // red otherwise (a step that was never started counts as fail).
+  void verdict(policy::Action action, std::string_view line);
+  // Colour is decided by the CLI (--color, NO_COLOR, the CI); off by default.
+  void set_colour(bool on) { m_colour = on; }
+  bool colour() const { return m_colour; }
   void raw_marker(const std::string& text);  // dialect-specific text for stdout
   const CiDialect& dialect() const { return m_dialect; }
   bool quiet() const { return m_quiet; }
@@ -52,6 +59,7 @@ class JobLog {
   const CiDialect& m_dialect;
   bool m_quiet;
   const Redactor* m_secrets = nullptr;
+  bool m_colour = false;
 };
 
 }  // namespace jobwarden::core

@@ -62,6 +62,7 @@ struct RunnerEvent {
   std::optional<int> exit_code;    // main_exited: WIFEXITED
   std::optional<int> term_signal;  // main_exited: WIFSIGNALED
   int cancel_signal = 0;           // cancel_requested
+  bool parent_died = false;        // cancel_requested: jobwarden's parent process died
 };
 
 // What the runner measured over the attempt.
@@ -76,6 +77,13 @@ struct AttemptUsage {
   std::string output_tail;                  // the last bytes of stdout+stderr, interleaved
   unsigned long long output_bytes = 0;
   unsigned long long output_dropped = 0;    // not relayed: our own reader stopped reading
+};
+
+// The attempt's CPU so far, while it still runs (live members included).
+struct CpuSoFar {
+  double cpu_seconds = 0.0;                // user+sys of the tree, reaped and live members
+  std::optional<double> cpu_wait_seconds;  // as AttemptUsage
+  std::optional<double> usable_cpus;
 };
 
 class ProcessRunner {
@@ -99,6 +107,9 @@ class ProcessRunner {
   // True when every member has exited, been reaped, and the main process's
   // exit has been handed out by wait(). Never reaps by itself.
   virtual bool tree_empty() = 0;
+
+  // Measures the running attempt now (for a starvation check before it ends).
+  virtual CpuSoFar cpu_so_far() = 0;
 
   // Ends the attempt: drains output still buffered and returns the measurements.
   virtual AttemptUsage finish_attempt() = 0;

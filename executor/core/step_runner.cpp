@@ -54,7 +54,7 @@ std::string section_id(const std::string& step, int attempt) {
 StepResult StepRunner::run(const StepRequest& request, const policy::Policy& policy) {
   StepResult result;
   AttemptSupervisor supervisor(m_runner, m_clock, m_log);
-  const int max_attempts = request.retries_enabled ? policy.max_attempts() : 1;
+  const int max_attempts = request.retries_enabled ? policy.max_attempts(request.step) : 1;
   std::vector<policy::AttemptFacts> history;
   for (int number = 1;; ++number) {
     const std::string id = section_id(request.step, number);
@@ -64,7 +64,7 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
     if (start.empty()) m_log.info(header);
     m_log.raw_marker(start);
 
-    result.attempts.push_back(supervisor.run(request.spawn, settings_for_attempt(request, number), number));
+    result.attempts.push_back(supervisor.run(request.spawn, settings_for_attempt(request), number));
     const AttemptRecord& rec = result.attempts.back();
     m_log.raw_marker(m_log.dialect().section_end(id, m_clock.wall_now()));
     m_log.info(attempt_summary(rec, max_attempts));
@@ -77,6 +77,11 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
     ctx.jitter_sample = m_jitter ? m_jitter() : 0.0;
     policy::Decision decision = policy::decide(policy, ctx, history);
     history.back().matched_rule = decision.rule;
+    if (rec.starved_before_job_deadline) {
+      decision.retry = false;
+      decision.action = policy::Action::system_failure;
+      decision.reason = "starved a grace before the job's deadline: the host's fault, for the CI to retry elsewhere";
+    }
     if (decision.retry && rec.cancel_signal != 0) {
       decision.retry = false;
       decision.action = policy::Action::fail;
@@ -96,17 +101,9 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
   return result;
 }
 
-AttemptSettings StepRunner::settings_for_attempt(const StepRequest& request, int number) {
+AttemptSettings StepRunner::settings_for_attempt(const StepRequest& request) {
   AttemptSettings s = request.settings;
-  if (!request.deadline) return s;
-  const auto left = std::chrono::duration_cast<Millis>(*request.deadline - m_clock.now());
-  const Millis capped = std::max(std::min(s.timeout, left), Millis{1000});
-  if (capped < s.timeout) {
-    m_log.info("attempt " + std::to_string(number) + ": timeout capped from " +
-               policy::format_duration(s.timeout) + " to " + policy::format_duration(capped) +
-               " by the job's deadline");
-    s.timeout = capped;
-  }
+  s.job_deadline = request.deadline;
   return s;
 }
 
@@ -139,7 +136,8 @@ bool StepRunner::sleep_backoff(StepResult& result, Millis backoff) {
     if (ev.kind == RunnerEvent::Kind::cancel_requested) {
       result.backoffs.push_back(std::chrono::duration_cast<Millis>(m_clock.now() - from));
       result.cancel_signal = ev.cancel_signal;
-      m_log.warn("received " + policy::signal_name(ev.cancel_signal) +
+      m_log.warn((ev.parent_died ? std::string("jobwarden's parent process died (the CI agent is gone)")
+                                 : "received " + policy::signal_name(ev.cancel_signal)) +
                  " during the backoff: no further attempt");
       return false;
     }
@@ -170,9 +168,8 @@ void StepRunner::settle(StepResult& result, const StepRequest& request, const po
                            std::string(policy::to_string(last.outcome)) + " after " + attempts +
                            " (" + result.reason + ")";
   m_log.raw_marker(m_log.dialect().annotation(result.action, "jobwarden: " + policy::printable(text)));
-  m_log.verdict(m_log.dialect().verdict_text(
-      result.action, "verdict: " + std::string(policy::to_string(result.action)) + ": " + text +
-                         "; " + m_log.dialect().describe_exit(result.action, result.step_exit_code)));
+  m_log.verdict(result.action, "verdict: " + std::string(policy::to_string(result.action)) + ": " + text +
+                                   "; " + m_log.dialect().describe_exit(result.action, result.step_exit_code));
 }
 
 }  // namespace jobwarden::core

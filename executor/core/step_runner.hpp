@@ -20,9 +20,10 @@ struct StepRequest {
   SpawnRequest spawn;
   AttemptSettings settings;    // resolved: command line over policy over defaults
   bool retries_enabled = true;
-  // When the whole step must be over (a CI job's own timeout, less a margin):
-  // each attempt's timeout is capped to the time left, and no retry starts
-  // that cannot finish in it (judged by the previous attempt's duration).
+  // The CI job's own deadline (GitLab's job timeout), which the CI enforces
+  // itself. No retry starts that cannot finish before it (judged by the
+  // previous attempt's duration); a running attempt is never cut short to
+  // pre-empt it, except a starved one, a grace before it (AttemptSettings).
   std::optional<MonoTime> deadline;
 };
 
@@ -47,7 +48,7 @@ class StepRunner {
 
  private:
   bool sleep_backoff(StepResult& result, Millis backoff);
-  AttemptSettings settings_for_attempt(const StepRequest& request, int number);
+  AttemptSettings settings_for_attempt(const StepRequest& request);
   void refuse_retry_without_time(policy::Decision& decision, const StepRequest& request,
                                  const policy::Policy& policy, const AttemptRecord& last, int next);
   void settle(StepResult& result, const StepRequest& request, const policy::Policy& policy);

@@ -32,13 +32,13 @@ std::string random_hex() {
 
 std::optional<GitlabJobState> load_job_state(const std::string& tmpdir) {
   auto j = read_json_file(state_path(tmpdir));
-  if (!j || !(*j)["started_unix"].is_number_integer() || !(*j)["cookie"].is_string()) return std::nullopt;
-  return GitlabJobState{(*j)["started_unix"].get<long long>(), (*j)["cookie"].get<std::string>()};
+  if (!j || !(*j)["started_unix"].is_number() || !(*j)["cookie"].is_string()) return std::nullopt;
+  return GitlabJobState{(*j)["started_unix"].get<double>(), (*j)["cookie"].get<std::string>()};
 }
 
 std::string job_state_path(const std::string& tmpdir) { return state_path(tmpdir); }
 
-GitlabJobState new_job_state(long long now_unix, const std::string& job_id) {
+GitlabJobState new_job_state(double now_unix, const std::string& job_id) {
   return {now_unix, "jobwarden-" + (job_id.empty() ? std::string("job") : job_id) + "-" + random_hex()};
 }
 

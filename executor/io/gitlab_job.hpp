@@ -13,14 +13,15 @@
 namespace jobwarden::io {
 
 struct GitlabJobState {
-  long long started_unix = 0;  // seconds
+  double started_unix = 0.0;  // seconds since the epoch, to the microsecond
   std::string cookie;          // value of JOBWARDEN_JOB_COOKIE in the steps' environment
 };
 
 // Where the state lives under the job's $TMPDIR.
 std::string job_state_path(const std::string& tmpdir);
-// A fresh state: started now, a new random cookie.
-GitlabJobState new_job_state(long long now_unix, const std::string& job_id);
+// A fresh state: started now (to the microsecond, so that a deadline computed
+// from it is not up to a second early or late), a new random cookie.
+GitlabJobState new_job_state(double now_unix, const std::string& job_id);
 // The state file's text.
 std::string render_job_state(const GitlabJobState& state);
 // Loads an existing state; nullopt when there is none.

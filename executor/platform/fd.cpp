@@ -101,4 +101,6 @@ bool read_small_file(const char* path, std::string& out, bool single_record) {
   return true;
 }
 
+bool is_terminal(int fd) { return ::isatty(fd) == 1; }
+
 }  // namespace jobwarden::platform

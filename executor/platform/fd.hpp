@@ -64,6 +64,9 @@ class FdSink final : public core::LineSink {
   bool m_stalled = false;
 };
 
+// isatty(), for the CLI's colour choice.
+bool is_terminal(int fd);
+
 // A non-blocking description of our own for `fd` when it is a pipe or a
 // terminal (setting O_NONBLOCK on the shared one would surprise the others
 // sharing it); -1 for regular files (they never block, and a second

@@ -137,6 +137,13 @@ void LinuxProcessRunner::handle_signals() {
   while (const int sig = m_signals.read_one()) {
     if (sig == SIGCHLD) {
       reap_all();
+    } else if (sig == k_parent_death_signal) {
+      if (!parent_is_gone()) continue;  // a thread of the parent ended, not the parent
+      core::RunnerEvent ev;
+      ev.kind = core::RunnerEvent::Kind::cancel_requested;
+      ev.cancel_signal = SIGHUP;  // the classic "your controlling side hung up"
+      ev.parent_died = true;
+      m_events.push_back(ev);
     } else {
       core::RunnerEvent ev;
       ev.kind = core::RunnerEvent::Kind::cancel_requested;
@@ -213,6 +220,20 @@ bool LinuxProcessRunner::tree_empty() {
     if (ev.kind == core::RunnerEvent::Kind::main_exited) return false;
   }
   return m_containment->empty();
+}
+
+// Reaped members count by their rusage; live ones (and zombies not yet
+// reaped) by /proc/PID/stat, which wait4 will report the same way.
+core::CpuSoFar LinuxProcessRunner::cpu_so_far() {
+  core::CpuSoFar c;
+  c.cpu_seconds = m_cpu_seconds;
+  for (const ProcStat& p : own_descendants()) {
+    m_cpu_wait.observe_process(p.pid);
+    c.cpu_seconds += process_cpu_seconds(p.pid).value_or(0.0);
+  }
+  if (m_cpu_wait.available()) c.cpu_wait_seconds = m_cpu_wait.total_seconds();
+  c.usable_cpus = m_usable_cpus;
+  return c;
 }
 
 core::AttemptUsage LinuxProcessRunner::finish_attempt() {

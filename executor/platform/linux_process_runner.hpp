@@ -44,6 +44,7 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   std::vector<core::ProcessInfo> signal_tree(core::TreeSignal sig) override;
   std::vector<core::ProcessInfo> list_tree() override;
   bool tree_empty() override;
+  core::CpuSoFar cpu_so_far() override;
   core::AttemptUsage finish_attempt() override;
 
   // Last resort for internal faults: SIGKILL every member and reap them,

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <string>
+#include <unistd.h>
 
 #include "executor/platform/fd.hpp"
 
@@ -53,6 +54,26 @@ void CpuWaitTracker::reset() {
   m_by_tid.clear();
   m_retired_ns = 0;
   m_available = false;
+}
+
+std::optional<double> process_cpu_seconds(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  std::string text;
+  if (!read_small_file(path, text, true)) return std::nullopt;
+  const auto close = text.rfind(')');  // comm may hold spaces and ')'
+  if (close == std::string::npos) return std::nullopt;
+  unsigned long long utime = 0, stime = 0;
+  long long cutime = 0, cstime = 0;
+  // Fields 3..17 after "pid (comm)": state ppid pgrp session tty tpgid flags
+  // minflt cminflt majflt cmajflt utime stime cutime cstime.
+  if (std::sscanf(text.c_str() + close + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
+                  &utime, &stime, &cutime, &cstime) != 4) {
+    return std::nullopt;
+  }
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  return static_cast<double>(utime + stime + static_cast<unsigned long long>(cutime + cstime)) /
+         static_cast<double>(ticks > 0 ? ticks : 100);
 }
 
 }  // namespace jobwarden::platform

@@ -11,6 +11,7 @@
 // missed; their share is small unless the step forks very short-lived,
 // CPU-starved tasks in bulk (documented in HACKING.md).
 
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -33,5 +34,10 @@ class CpuWaitTracker {
   unsigned long long m_retired_ns = 0;  // tasks whose tid was reused by a newer task
   bool m_available = false;
 };
+
+// CPU time (user+sys, in seconds) of a live or zombie process, its threads
+// and the children it has already waited for (/proc/PID/stat utime, stime,
+// cutime, cstime): what wait4's rusage will report once it is reaped.
+std::optional<double> process_cpu_seconds(int pid);
 
 }  // namespace jobwarden::platform

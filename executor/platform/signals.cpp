@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -10,7 +11,7 @@ namespace jobwarden::platform {
 SignalChannel::SignalChannel() {
   sigset_t set;
   sigemptyset(&set);
-  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, k_parent_death_signal}) sigaddset(&set, s);
   sigprocmask(SIG_BLOCK, &set, &m_old_mask);
   struct sigaction ign {};
   ign.sa_handler = SIG_IGN;
@@ -38,7 +39,7 @@ int SignalChannel::read_one() {
 void block_cancel_signals_for_life() {
   sigset_t set;
   sigemptyset(&set);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, k_parent_death_signal}) sigaddset(&set, s);
   sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
@@ -48,6 +49,19 @@ void ignore_sigpipe_for_life() {
   sigemptyset(&ign.sa_mask);
   sigaction(SIGPIPE, &ign, nullptr);
 }
+
+namespace {
+pid_t g_watched_parent = 0;
+}  // namespace
+
+void watch_parent_death() {
+  g_watched_parent = ::getppid();
+  (void)::prctl(PR_SET_PDEATHSIG, k_parent_death_signal);
+  // The parent may have died before the prctl: then nobody will send it.
+  if (parent_is_gone()) (void)::kill(::getpid(), k_parent_death_signal);
+}
+
+bool parent_is_gone() { return g_watched_parent != 0 && ::getppid() != g_watched_parent; }
 
 void ensure_standard_fds() {
   for (int fd = 0; fd <= 2; ++fd) {

@@ -201,14 +201,53 @@ TEST_CASE("after the driver is SIGKILLed mid-stage, cleanup leaves nothing of th
 }
 
 TEST_CASE("with a job deadline shorter than timeout x attempts, no retry starts that cannot finish") {
-  GitlabRunnerEmulator gl(10);  // 10 s job timeout: jobwarden must decide by 9 s
+  GitlabRunnerEmulator gl(10);  // 10 s job timeout: after two 4 s attempts, too little is left for a third
   gl.config();
   gl.write_repo_policy(k_lock_policy);
-  const auto o = gl.run_stage("build_script", "sleep 3; echo 'Could not get lock' >&2; exit 100");
+  const auto o = gl.run_stage("build_script", "sleep 4; echo 'Could not get lock' >&2; exit 100");
   CAPTURE(o.driver.err);
   CHECK(o.kind() == "system_failure");
   CHECK(count(o.driver.out, "section_start:") == 2);
   CHECK(contains(o.driver.err, "no time left for attempt 3"));
+}
+
+TEST_CASE("a job that reaches its GitLab timeout fails as job_execution_timeout, with the tree dead") {
+  GitlabRunnerEmulator gl(4);
+  gl.config();
+  gl.write_repo_policy("version: 1\ndefaults: {grace: 1s}\n");  // the attempt's own timeout: 30m
+  const auto run = gl.run_stage_under_job_timeout("build_script", "exec " + k_helper + " --ignore-term grandchild",
+                                                  milliseconds(30'000), milliseconds(10'000));
+  const StageOutcome& o = run.stage.outcome;
+  CAPTURE(o.driver.err);
+  CHECK(run.timed_out);  // jobwarden did not end the job before GitLab did
+  CHECK(run.kind() == "job_execution_timeout");
+  CHECK_FALSE(run.stage.needed_sigkill);
+  CHECK(contains(o.driver.err, "job deadline in 1s: not starved"));
+  CHECK(contains(o.driver.err, "received SIGTERM: cancelling the step"));
+  CHECK_FALSE(contains(o.driver.err, "reached"));
+  CHECK(surviving(ready_pids(o.driver.out)).empty());
+}
+
+TEST_CASE("an attempt starved a grace before the job's deadline ends as a system failure before GitLab's timeout") {
+  GitlabRunnerEmulator gl(6);
+  gl.config();
+  gl.write_repo_policy("version: 1\ndefaults: {grace: 1s}\n");
+  std::unique_ptr<ChildProcess> hogs[2];
+  for (auto& hog : hogs) {  // each in its own session: see HACKING.md on autogroups
+    hog = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/bin/taskset", "-c", "0", k_helper, "spin"},
+                                         std::vector<std::string>{}, "", true);
+    REQUIRE(hog->wait_for_output("ready", milliseconds(30'000)));
+  }
+  gl.command_prefix = {"/usr/bin/taskset", "-c", "0"};
+  const auto run = gl.run_stage_under_job_timeout("build_script", "exec " + k_helper + " spin",
+                                                  milliseconds(30'000), milliseconds(10'000));
+  const StageOutcome& o = run.stage.outcome;
+  CAPTURE(o.driver.err);
+  CHECK_FALSE(run.timed_out);
+  CHECK(run.kind() == "system_failure");  // retry: when: runner_system_failure moves it to another runner
+  CHECK(contains(o.driver.err, "job deadline in 1s and starved: waited"));
+  CHECK(contains(o.driver.err, "starved a grace before the job's deadline"));
+  CHECK(surviving(ready_pids(o.driver.out)).empty());
 }
 
 TEST_CASE("a stage script that cannot be executed directly still runs through its interpreter") {

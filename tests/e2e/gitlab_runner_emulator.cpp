@@ -33,7 +33,8 @@ std::string StageOutcome::kind() const {
   return "unknown_failure";
 }
 
-GitlabRunnerEmulator::GitlabRunnerEmulator(int job_timeout_seconds) {
+GitlabRunnerEmulator::GitlabRunnerEmulator(int job_timeout_seconds)
+    : m_job_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(job_timeout_seconds)) {
   m_base.write("admin.yml", "version: 1\ngitlab:\n  builds_dir: " + builds_base() + "\n  cache_dir: " +
                                 m_base.file("cache") + "\n");
   m_job_timeout_seconds = job_timeout_seconds;
@@ -155,6 +156,21 @@ GitlabRunnerEmulator::Cancelled GitlabRunnerEmulator::cancel_stage(ChildProcess&
   }
   c.outcome = finish_stage(driver, force);
   return c;
+}
+
+GitlabRunnerEmulator::UnderJobTimeout GitlabRunnerEmulator::run_stage_under_job_timeout(
+    const std::string& stage, const std::string& body, std::chrono::milliseconds graceful,
+    std::chrono::milliseconds force) {
+  UnderJobTimeout r;
+  auto driver = start_stage(stage, body);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(m_job_deadline - std::chrono::steady_clock::now());
+  if (driver->wait_for_exit(std::max(left, std::chrono::milliseconds(0)))) {
+    r.stage.outcome = finish_stage(*driver, force);
+    return r;
+  }
+  r.timed_out = true;
+  r.stage = cancel_stage(*driver, graceful, force);
+  return r;
 }
 
 StageOutcome GitlabRunnerEmulator::run_stage(const std::string& stage, const std::string& body,

@@ -58,6 +58,17 @@ class GitlabRunnerEmulator {
     bool kill_failed = false;  // still alive after force: the runner's KillProcessError
   };
   Cancelled cancel_stage(ChildProcess& driver, std::chrono::milliseconds graceful, std::chrono::milliseconds force);
+  // The job's own timeout (runner_info.timeout, counted from the job's start,
+  // i.e. this emulator's creation): the stage runs until it exits or the
+  // deadline passes; then the runner cancels it with KillAndWait and the job
+  // fails as job_execution_timeout whatever the driver answers.
+  struct UnderJobTimeout {
+    Cancelled stage;  // needed_sigkill/kill_failed only when timed_out
+    bool timed_out = false;
+    std::string kind() const { return timed_out ? "job_execution_timeout" : stage.outcome.kind(); }
+  };
+  UnderJobTimeout run_stage_under_job_timeout(const std::string& stage, const std::string& body,
+                                              std::chrono::milliseconds graceful, std::chrono::milliseconds force);
 
   std::string builds_base() const { return m_base.file("builds"); }
   std::string project_dir() const;  // the slot's builds dir + /group/project (created)
@@ -79,6 +90,7 @@ class GitlabRunnerEmulator {
   int m_job_timeout_seconds = 3600;
   std::map<std::string, std::string> m_masked;
   void write_response() const;
+  std::chrono::steady_clock::time_point m_job_deadline;
 };
 
 }  // namespace jobwarden::testing

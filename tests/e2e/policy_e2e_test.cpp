@@ -222,7 +222,7 @@ TEST_CASE(".jobwarden.yml in the working directory is the policy when none is gi
   dir.write(".jobwarden.yml", "version: 1\nfallback: {red: unstable}\n");
   const auto r = run_child({k_jw, "run", "--ci", "generic", "--", "false"}, {}, milliseconds(30'000), dir.path());
   CHECK(r.exit_code == 79);
-  CHECK(contains(r.err, "policy: .jobwarden.yml"));
+  CHECK(contains(r.err, "policy: " + dir.path() + "/.jobwarden.yml"));  // absolute: the CI log's reader can find it
 }
 
 TEST_CASE("policy check accepts every shipped example and rejects invalid files with 78") {

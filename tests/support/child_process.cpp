@@ -19,7 +19,7 @@ std::string tree_helper() { return JOBWARDEN_TREE_HELPER; }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv,
                            const std::vector<std::string>& env_overrides, const std::string& cwd,
-                           bool new_session) {
+                           bool new_session, bool merged_output) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) std::abort();
   std::vector<std::string> env;
@@ -45,7 +45,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
     const int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     dup2(out[1], 1);
-    dup2(err[1], 2);
+    dup2(merged_output ? out[1] : err[1], 2);
     execve(cargv[0], cargv.data(), cenv.data());
     const std::string why = std::string("child_process: cannot exec ") + cargv[0] + ": " + strerror(errno) + "\n";
     (void)!write(2, why.data(), why.size());
@@ -140,8 +140,8 @@ ChildResult ChildProcess::wait(std::chrono::milliseconds limit) {
 }
 
 ChildResult run_child(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                      std::chrono::milliseconds limit, const std::string& cwd) {
-  ChildProcess child(argv, env, cwd);
+                      std::chrono::milliseconds limit, const std::string& cwd, bool merged_output) {
+  ChildProcess child(argv, env, cwd, false, merged_output);
   return child.wait(limit);
 }
 

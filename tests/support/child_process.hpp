@@ -22,8 +22,10 @@ class ChildProcess {
   // `env_overrides` are NAME=VALUE (NAME= with an empty value unsets nothing: it sets "").
   // `new_session`: setsid() instead of setpgid() (its own session, so its own
   // scheduler autogroup where CONFIG_SCHED_AUTOGROUP is on).
+  // `merged_output`: stdout and stderr are one pipe (as GitLab Runner and
+  // Jenkins' `sh` give them); everything lands in `out`.
   ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env_overrides = {},
-               const std::string& cwd = "", bool new_session = false);
+               const std::string& cwd = "", bool new_session = false, bool merged_output = false);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -38,6 +40,8 @@ class ChildProcess {
   bool wait_for_exit(std::chrono::milliseconds limit);
   // Waits for the exit, reading output meanwhile; SIGKILLs and sets hung after `limit`.
   ChildResult wait(std::chrono::milliseconds limit = std::chrono::milliseconds(60000));
+  // The output read so far.
+  const ChildResult& so_far() const { return m_result; }
 
  private:
   bool pump(int timeout_ms);  // false when both streams are closed
@@ -51,7 +55,7 @@ class ChildProcess {
 
 ChildResult run_child(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
                       std::chrono::milliseconds limit = std::chrono::milliseconds(60000),
-                      const std::string& cwd = "");
+                      const std::string& cwd = "", bool merged_output = false);
 
 // The jobwarden binary and the tree helper under test.
 std::string jobwarden_binary();

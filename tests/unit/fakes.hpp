@@ -62,6 +62,8 @@ class FakeRunner final : public core::ProcessRunner {
   std::vector<std::pair<Millis, int>> cancels;  // (absolute time, signal)
   std::vector<std::pair<core::TreeSignal, std::vector<int>>> signals_sent;
   int starts = 0;
+  int cpu_checks = 0;
+  std::optional<Millis> parent_death_at;  // the cancel at this time is the parent dying
 
   core::StartResult start(const core::SpawnRequest&) override {
     REQUIRE_MESSAGE(!scripts.empty(), "the supervisor started more attempts than scripted");
@@ -129,6 +131,10 @@ class FakeRunner final : public core::ProcessRunner {
     return out;
   }
   bool tree_empty() override { return m_alive.empty(); }
+  core::CpuSoFar cpu_so_far() override {
+    ++cpu_checks;
+    return {m_script.usage.cpu_seconds, m_script.usage.cpu_wait_seconds, m_script.usage.usable_cpus};
+  }
   core::AttemptUsage finish_attempt() override { return m_script.usage; }
 
  private:
@@ -161,6 +167,7 @@ class FakeRunner final : public core::ProcessRunner {
         core::RunnerEvent ev;
         ev.kind = core::RunnerEvent::Kind::cancel_requested;
         ev.cancel_signal = c.second;
+        ev.parent_died = parent_death_at == c.first;
         return ev;
       }
     }

@@ -37,14 +37,6 @@ TEST_CASE("the driver's exit: 0, 1 with the real code, 1 with 79, 2 without a fi
   CHECK(driver_exit_internal().exit_code == 2);
 }
 
-TEST_CASE("the deadline margin is a tenth of the job timeout, between 1 s and 60 s") {
-  using std::chrono::milliseconds;
-  using std::chrono::seconds;
-  CHECK(deadline_margin(seconds(5)) == milliseconds(1000));
-  CHECK(deadline_margin(seconds(100)) == milliseconds(10'000));
-  CHECK(deadline_margin(seconds(7200)) == milliseconds(60'000));
-}
-
 TEST_CASE("CI_JOB_TIMEOUT parses as positive seconds only") {
   CHECK(parse_job_timeout("3600") == std::chrono::seconds(3600));
   CHECK_FALSE(parse_job_timeout(""));

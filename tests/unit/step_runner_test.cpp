@@ -131,7 +131,7 @@ TEST_CASE("section ids keep only the characters GitLab accepts") {
   CHECK(core::section_id("step_script.x-1", 1) == "jobwarden_step_script.x-1_a1");
 }
 
-TEST_CASE("a step deadline caps the attempt timeout and refuses a retry that cannot finish") {
+TEST_CASE("a job deadline refuses a retry that cannot finish before it") {
   StepHarness h;
   h.request.settings.timeout = Millis{30'000};
   h.request.deadline = MonoTime{} + Millis{45'000};
@@ -142,15 +142,70 @@ TEST_CASE("a step deadline caps the attempt timeout and refuses a retry that can
   const auto result = h.run();
   // Attempt 1 times out at 30 s; 5 s of backoff would leave 10 s, less than 30 s.
   REQUIRE(result.attempts.size() == 1);
+  CHECK(h.runner.cpu_checks == 0);  // its own timeout came long before the job's deadline
   CHECK(result.action == Action::system_failure);
   CHECK(result.reason.find("no time left for attempt 2 (needs about 30.00s, 9.99s left") != std::string::npos);
 }
 
-TEST_CASE("the first attempt's timeout is capped to the time left before the deadline") {
+TEST_CASE("an attempt is never cut short to pre-empt the job's deadline: the CI's own cancel ends it") {
   StepHarness h;
   h.request.deadline = MonoTime{} + Millis{4'000};
-  h.runner.scripts = {starved_timeout()};
+  auto busy = starved_timeout();
+  busy.usage.cpu_wait_seconds = 0.1;  // not starved: it hardly waited for a CPU
+  h.runner.scripts = {busy};
+  h.runner.cancels = {{Millis{4'000}, 15}};  // GitLab's job timeout: SIGTERM at the deadline
   const auto result = h.run();
+  REQUIRE(result.attempts.size() == 1);
+  CHECK(h.runner.cpu_checks == 1);  // once, a grace (1 s) before the deadline
+  CHECK(result.attempts[0].outcome == Outcome::cancelled);
   CHECK(result.attempts[0].run_seconds == doctest::Approx(4.0));
-  CHECK(h.log_sink.all().find("timeout capped from 10s to 4s by the job's deadline") != std::string::npos);
+  CHECK(result.exit_code == 143);
+  CHECK(h.log_sink.all().find("job deadline in 1s: not starved (hardly waited for a CPU)") != std::string::npos);
+  CHECK(h.log_sink.all().find("the step keeps running, the CI's job timeout will end it") != std::string::npos);
+}
+
+TEST_CASE("an attempt starved a grace before the job's deadline is ended then, as a system failure") {
+  StepHarness h;
+  h.request.deadline = MonoTime{} + Millis{4'000};
+  auto starved = starved_timeout();
+  starved.usage.cpu_seconds = 0.2;
+  starved.usage.cpu_wait_seconds = 2.5;  // of 3 s
+  h.runner.scripts = {starved, starved};
+  const auto result = h.run();
+  REQUIRE(result.attempts.size() == 1);  // the default policy would retry a starved timeout: no time for it
+  CHECK(result.attempts[0].starved_before_job_deadline);
+  CHECK(result.attempts[0].run_seconds == doctest::Approx(3.0));
+  CHECK(result.attempts[0].total_seconds < 4.0);  // the tree is dead before GitLab's timeout
+  CHECK(result.action == Action::system_failure);
+  CHECK(result.exit_code == 75);
+  const std::string log = h.log_sink.all();
+  CHECK(log.find("job deadline in 1s and starved: waited") != std::string::npos);
+  CHECK(log.find("starved a grace before the job's deadline") != std::string::npos);
+}
+
+TEST_CASE("the attempt count in the header ignores rules limited to other steps") {
+  StepHarness h;
+  policy::Rule other;
+  other.name = "only-deploy";
+  other.when.steps = {"deploy"};
+  other.retry = 5;
+  h.policy.rules.push_back(other);
+  h.runner.scripts = {exits(0)};
+  h.run();
+  CHECK(h.policy.max_attempts() == 5);
+  CHECK(h.policy.max_attempts("test") == 2);  // the default policy's starved rule
+  CHECK(h.log_sink.all().find("attempt 1 of up to 2: success") != std::string::npos);
+}
+
+TEST_CASE("the death of jobwarden's parent is a cancel, and the log says so") {
+  StepHarness h;
+  h.runner.scripts = {starved_timeout()};
+  h.runner.cancels = {{Millis{2'000}, 1}};
+  h.runner.parent_death_at = Millis{2'000};
+  const auto result = h.run();
+  CHECK(result.attempts[0].outcome == Outcome::cancelled);
+  CHECK(result.attempts[0].parent_died);
+  CHECK(h.runner.starts == 1);
+  CHECK(h.log_sink.all().find("warning: jobwarden's parent process died (the CI agent is gone): cancelling the step") !=
+        std::string::npos);
 }
