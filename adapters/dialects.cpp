@@ -75,7 +75,6 @@ class GitlabCustomExecutorDialect final : public GitlabDialect {
 class GithubDialect final : public GenericDialect {
  public:
   GithubDialect() : GenericDialect(CiKind::github) {}
-  bool renders_colour() const override { return true; }
   std::string section_start(const std::string&, const std::string& title, core::WallTime) const override {
     return "::group::" + github_escape(title) + "\n";
   }
@@ -96,7 +95,6 @@ class GithubDialect final : public GenericDialect {
 class BuildkiteDialect final : public GenericDialect {
  public:
   BuildkiteDialect() : GenericDialect(CiKind::buildkite) {}
-  bool renders_colour() const override { return true; }
   std::string section_start(const std::string&, const std::string& title, core::WallTime) const override {
     return "--- " + title + "\n";
   }

@@ -32,8 +32,8 @@ std::unique_ptr<core::CiDialect> make_gitlab_custom_executor_dialect();
 // `--color auto|always|never`. always and never are obeyed as given (a
 // command-line choice beats NO_COLOR, as no-color.org asks). auto: off when
 // NO_COLOR is set to anything but "" (or `no_color_job` is, the variable as
-// a job set it: GitLab's CUSTOM_ENV_NO_COLOR), else on when the CI's log
-// viewer renders ANSI (GitLab, GitHub, Buildkite) or the log is a terminal.
+// a job set it: GitLab's CUSTOM_ENV_NO_COLOR), else on in GitLab's job log
+// (which has always been coloured) or when the log is a terminal.
 enum class ColourMode { automatic, always, never };
 std::optional<ColourMode> parse_colour_mode(std::string_view text);
 bool colour_wanted(ColourMode mode, const EnvLookup& env, bool ci_renders_colour, bool log_is_terminal,

@@ -20,7 +20,7 @@ class CiDialect {
   virtual std::string section_end(const std::string& id, WallTime at) const = 0;
   // A line written to stdout that the CI turns into an annotation ("" for none).
   virtual std::string annotation(policy::Action action, const std::string& message) const = 0;
-  // Whether this CI's log viewer renders ANSI colours (--color auto).
+  // Whether --color auto colours the verdict in this CI's log.
   virtual bool renders_colour() const { return false; }
   // The process exit code for the final action, given what the step itself
   // returned (its code, 128+N, 124 for a timeout, 127/126 when not started).

@@ -4,14 +4,16 @@
 
 namespace jobwarden::core {
 
-void JobLog::emit(std::string_view prefix, std::string_view line, bool keep_colours) {
+void JobLog::emit(std::string_view prefix, std::string_view line, bool keep_colours, const char* colour) {
   // Secrets are masked before the line is made printable and cut to length:
   // a cut (or an escape) must never leave part of a secret behind.
   const std::string masked = m_secrets != nullptr ? m_secrets->redact(line) : std::string(line);
   const std::string safe = policy::printable(masked, k_max_line_bytes, keep_colours);
   std::string text;
-  text.reserve(prefix.size() + safe.size() + 16);
-  text.append("jobwarden: ").append(prefix).append(safe).push_back('\n');
+  text.reserve(prefix.size() + safe.size() + 32);
+  text.append("jobwarden: ").append(colour).append(prefix).append(safe);
+  if (*colour != '\0') text.append("\x1b[0m");
+  text.push_back('\n');
   m_log.write(text);
 }
 
@@ -23,14 +25,14 @@ void JobLog::warn(std::string_view line) { emit("warning: ", line); }
 
 void JobLog::error(std::string_view line) { emit("error: ", line); }
 
+// Every line still starts with "jobwarden: " (log filters key on it); the
+// colour wraps the rest.
 void JobLog::verdict(policy::Action action, std::string_view line) {
-  if (!m_colour) return emit("", line, true);
-  const char* colour = action == policy::Action::pass       ? "\x1b[32;1m"
+  const char* colour = !m_colour                            ? ""
+                       : action == policy::Action::pass     ? "\x1b[32;1m"
                        : action == policy::Action::unstable ? "\x1b[33;1m"
                                                             : "\x1b[31;1m";
-  std::string text(colour);
-  text.append(line).append("\x1b[0m");
-  emit("", text, true);
+  emit("", line, true, colour);
 }
 
 void JobLog::raw_marker(const std::string& text) {

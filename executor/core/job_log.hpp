@@ -52,7 +52,7 @@ class JobLog {
   const Redactor* redactor() const { return m_secrets; }
 
  private:
-  void emit(std::string_view prefix, std::string_view line, bool keep_colours = false);
+  void emit(std::string_view prefix, std::string_view line, bool keep_colours = false, const char* colour = "");
 
   LineSink& m_log;
   LineSink& m_markers;

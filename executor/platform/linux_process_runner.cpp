@@ -222,19 +222,7 @@ bool LinuxProcessRunner::tree_empty() {
   return m_containment->empty();
 }
 
-// Reaped members count by their rusage; live ones (and zombies not yet
-// reaped) by /proc/PID/stat, which wait4 will report the same way.
-core::CpuSoFar LinuxProcessRunner::cpu_so_far() {
-  core::CpuSoFar c;
-  c.cpu_seconds = m_cpu_seconds;
-  for (const ProcStat& p : own_descendants()) {
-    m_cpu_wait.observe_process(p.pid);
-    c.cpu_seconds += process_cpu_seconds(p.pid).value_or(0.0);
-  }
-  if (m_cpu_wait.available()) c.cpu_wait_seconds = m_cpu_wait.total_seconds();
-  c.usable_cpus = m_usable_cpus;
-  return c;
-}
+core::CpuSoFar LinuxProcessRunner::cpu_so_far() { return m_meter.so_far(m_containment->member_pids()); }
 
 core::AttemptUsage LinuxProcessRunner::finish_attempt() {
   reap_all();

@@ -30,6 +30,18 @@ void UsageMeter::reaped(const ReapedChild& child) {
   m_peak_rss_kib = std::max(m_peak_rss_kib, child.max_rss_kib);
 }
 
+core::CpuSoFar UsageMeter::so_far(const std::vector<int>& live_pids) {
+  core::CpuSoFar c;
+  c.cpu_seconds = m_cpu_seconds;
+  for (int pid : live_pids) {
+    m_cpu_wait.observe_process(pid);
+    c.cpu_seconds += process_cpu_seconds(pid).value_or(0.0);
+  }
+  if (m_cpu_wait.available()) c.cpu_wait_seconds = m_cpu_wait.total_seconds();
+  c.usable_cpus = m_usable_cpus;
+  return c;
+}
+
 void UsageMeter::fill(core::AttemptUsage& u, core::MonoTime now) const {
   u.cpu_seconds = m_cpu_seconds;
   u.peak_rss_kib = m_peak_rss_kib;

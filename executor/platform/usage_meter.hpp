@@ -40,6 +40,11 @@ class UsageMeter {
   // A member of the step was reaped.
   void reaped(const ReapedChild& child);
 
+  // The running attempt's CPU now: reaped members by their rusage, the live
+  // ones (and zombies not yet reaped) by /proc/PID/stat, which wait4 will
+  // later report the same way; their CPU wait is read afresh.
+  core::CpuSoFar so_far(const std::vector<int>& live_pids);
+
   // The attempt's figures (output fields are left alone).
   void fill(core::AttemptUsage& usage, core::MonoTime now) const;
 

@@ -29,19 +29,21 @@ std::vector<std::string> jw_run(const std::string& ci, std::vector<std::string> 
   return argv;
 }
 
-const std::string k_green = "\x1b[32;1mjobwarden: verdict: pass";
+const std::string k_green = "jobwarden: \x1b[32;1mverdict: pass";
 
 }  // namespace
 
-TEST_CASE("--color auto colours the verdict where the CI renders ANSI, and NO_COLOR turns it off") {
-  CHECK(contains(run_child(jw_run("gitlab", {}, {"true"})).err, "jobwarden: " + std::string("\x1b[32;1m")));
+TEST_CASE("--color auto colours the verdict in GitLab, always and never are obeyed, and NO_COLOR turns auto off") {
+  CHECK(contains(run_child(jw_run("gitlab", {}, {"true"})).err, k_green));
   CHECK_FALSE(contains(run_child(jw_run("generic", {}, {"true"})).err, "\x1b["));  // stderr is a pipe
   CHECK_FALSE(contains(run_child(jw_run("gitlab", {}, {"true"}), {"NO_COLOR=1"}).err, "\x1b[32"));
   CHECK(contains(run_child(jw_run("gitlab", {}, {"true"}), {"NO_COLOR="}).err, "\x1b[32;1m"));  // empty: not set
   CHECK(contains(run_child(jw_run("jenkins", {"--color", "always"}, {"true"}), {"NO_COLOR=1"}).err, "\x1b[32;1m"));
-  CHECK_FALSE(contains(run_child(jw_run("github", {"--color", "never"}, {"true"})).err, "\x1b["));
+  CHECK_FALSE(contains(run_child(jw_run("github", {}, {"true"})).err, "\x1b["));
+  CHECK(contains(run_child(jw_run("buildkite", {"--color", "always"}, {"true"})).err, k_green));
+  CHECK_FALSE(contains(run_child(jw_run("gitlab", {"--color", "never"}, {"true"})).err, "\x1b["));
   const auto red = run_child(jw_run("gitlab", {}, {"false"}));
-  CHECK(contains(red.err, "\x1b[31;1mverdict: fail"));
+  CHECK(contains(red.err, "jobwarden: \x1b[31;1mverdict: fail"));
   const auto bad = run_child(jw_run("gitlab", {"--color", "sometimes"}, {"true"}));
   CHECK(bad.exit_code == 64);
 }
@@ -54,7 +56,7 @@ TEST_CASE("an invalid policy is an error, named by its absolute path, with a col
   CHECK(r.exit_code == 78);
   CHECK(contains(r.err, "jobwarden: error: policy: " + dir.path() + "/bad.yml:2:"));
   CHECK_FALSE(contains(r.err, "warning:"));
-  CHECK(contains(r.err, "\x1b[31;1mverdict: not started: the policy " + dir.path() + "/bad.yml is invalid"));
+  CHECK(contains(r.err, "jobwarden: \x1b[31;1mverdict: not started: the policy " + dir.path() + "/bad.yml is invalid"));
 }
 
 TEST_CASE("when jobwarden's parent dies, the step is cancelled, its tree killed, and the log says why") {
