@@ -139,7 +139,7 @@ core::Status<std::string> hand_stage_to(const core::StepUser& user, const std::s
 }
 
 gl::DriverExit not_started_system_failure(const std::string& why, core::JobLog& log) {
-  log.verdict("verdict: system_failure: not started: " + why + "; exit code 2");
+  log.verdict(policy::Action::system_failure, "verdict: system_failure: not started: " + why + "; exit code 2");
   return gl::driver_exit_internal();
 }
 

@@ -42,7 +42,7 @@ bool policy_usable(const PolicySource& src, core::JobLog& log) {
 // host's fault, a system failure, before anything is started.
 int not_started_system_failure(const std::string& why, core::JobLog& log) {
   const int code = log.dialect().exit_code(policy::Action::system_failure, 0);
-  log.verdict("verdict: system_failure: not started: " + why + "; exit code " + std::to_string(code));
+  log.verdict(policy::Action::system_failure, "verdict: system_failure: not started: " + why + "; exit code " + std::to_string(code));
   return code;
 }
 
