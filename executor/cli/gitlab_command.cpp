@@ -8,6 +8,7 @@
 #include "adapters/gitlab/custom_executor.hpp"
 #include "executor/cli/gitlab_run.hpp"
 #include "executor/cli/job_state_file.hpp"
+#include "executor/cli/operations.hpp"
 #include "executor/cli/step_execution.hpp"
 #include "executor/io/gitlab_job.hpp"
 #include "executor/io/report.hpp"
@@ -130,8 +131,16 @@ int gitlab_prepare(const GitlabArgs& args) {
   return 0;
 }
 
-int gitlab_cleanup(const GitlabArgs&) {
-  // Never fails the job: warnings only (they go to the runner's log).
+int gitlab_cleanup(const GitlabArgs& args) {
+  // Never fails the job: warnings only (they go to the runner's log). The
+  // processes' command lines are shown with the job's secrets masked (an
+  // invalid admin configuration still leaves GitLab's masked variables).
+  const auto loaded = policy::load_admin_config_file(args.admin_config.empty() ? policy::k_default_admin_config_path
+                                                                               : args.admin_config);
+  const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE"));
+  const core::Redactor secrets = collect_secrets(loaded.ok() ? *loaded.config : policy::AdminConfig{},
+                                                 response ? response->masked_values : std::vector<std::string>{},
+                                                 nullptr);
   const auto state = io::load_job_state(env_or("TMPDIR", "/tmp"));
   if (!state) {
     std::cerr << "jobwarden: cleanup: no job state under $TMPDIR; nothing to do\n";
@@ -140,10 +149,12 @@ int gitlab_cleanup(const GitlabArgs&) {
   const auto swept = platform::sweep_marked_processes(std::string(k_job_cookie_variable) + "=" + state->cookie,
                                                       std::chrono::seconds(2), std::chrono::seconds(5));
   for (const auto& p : swept.terminated) {
-    std::cerr << "jobwarden: cleanup: killed " << p.pid << " `" << p.command << "` left behind by the job\n";
+    std::cerr << "jobwarden: cleanup: killed " << p.pid << " `" << secrets.redact(p.command)
+              << "` left behind by the job\n";
   }
   for (const auto& p : swept.survivors) {
-    std::cerr << "jobwarden: warning: cleanup: " << p.pid << " `" << p.command << "` survived SIGKILL\n";
+    std::cerr << "jobwarden: warning: cleanup: " << p.pid << " `" << secrets.redact(p.command)
+              << "` survived SIGKILL\n";
   }
   return 0;
 }

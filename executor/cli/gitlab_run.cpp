@@ -152,7 +152,7 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   core::JobLog log(log_sink, marker_sink, *dialect, false);
   const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE"));
   const core::Redactor secrets =
-      collect_secrets(admin, response ? response->masked_values : std::vector<std::string>{}, log);
+      collect_secrets(admin, response ? response->masked_values : std::vector<std::string>{}, &log);
   log.set_redactor(&secrets);
   log.set_colour(adapters::colour_wanted(adapters::ColourMode::automatic, env_lookup, true, false,
                                          "CUSTOM_ENV_NO_COLOR"));

@@ -176,14 +176,14 @@ void announce_operation_switches(const OperationSwitches& k, core::JobLog& log) 
 }
 
 core::Redactor collect_secrets(const policy::AdminConfig& admin, const std::vector<std::string>& masked_values,
-                               core::JobLog& log) {
+                               core::JobLog* log) {
   core::Redactor secrets;
   for (const std::string& value : masked_values) secrets.add_secret(value);
   for (const std::string& name : admin.secret_variables) {
     for (const std::string& var : {name, "CUSTOM_ENV_" + name}) {
       const std::string value = env_or(var.c_str());
-      if (!value.empty() && !secrets.add_secret(value)) {
-        log.warn("secret variable " + name + " is shorter than " + std::to_string(core::k_min_secret_length) +
+      if (!value.empty() && !secrets.add_secret(value) && log != nullptr) {
+        log->warn("secret variable " + name + " is shorter than " + std::to_string(core::k_min_secret_length) +
                  " characters: it cannot be masked");
       }
     }

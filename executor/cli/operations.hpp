@@ -27,9 +27,9 @@ void announce_operation_switches(const OperationSwitches& switches, core::JobLog
 // The secrets of this job: the values of the admin's `secrets.variables`
 // (from the environment, and CUSTOM_ENV_<NAME> as the GitLab driver sees
 // job variables), plus `masked_values` (GitLab's masked variables). A value
-// too short to mask is reported by name.
+// too short to mask is reported by name in `log` (when there is one).
 core::Redactor collect_secrets(const policy::AdminConfig& admin, const std::vector<std::string>& masked_values,
-                               core::JobLog& log);
+                               core::JobLog* log);
 
 struct OperationsInput {
   const policy::AdminConfig* admin = nullptr;

@@ -55,7 +55,7 @@ int run_command(const RunOptions& o) {
   log.set_colour(adapters::colour_wanted(o.colour, env_lookup, dialect->renders_colour(), platform::is_terminal(2)));
   const auto admin = load_admin_or_report(o.admin_config);
   if (!admin) return adapters::k_exit_config;
-  const core::Redactor secrets = collect_secrets(*admin, {}, log);
+  const core::Redactor secrets = collect_secrets(*admin, {}, &log);
   log.set_redactor(&secrets);
   const auto user = resolve_run_as(*admin);
   if (!user) return not_started_system_failure(user.error(), log);

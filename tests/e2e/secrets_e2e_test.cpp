@@ -2,6 +2,8 @@
 // lines, the report, the metrics (textfile and Pushgateway) and the alert.
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 #include "tests/e2e/gitlab_runner_emulator.hpp"
 #include "tests/e2e/operations_fixture.hpp"
 #include "tests/support/http_receiver.hpp"
@@ -71,4 +73,22 @@ TEST_CASE("secrets: an admin-listed variable's value is masked even in a step na
   const std::string pushed = gateway.metrics();
   CHECK(contains(pushed, "deploy-_MASKED_"));
   CHECK_FALSE(contains(pushed, secret));
+}
+
+TEST_CASE("secrets: gitlab cleanup names what it kills with the job's masked values masked") {
+  const std::string secret = "cl3anup-secret-5521";
+  GitlabRunnerEmulator gl;
+  gl.set_masked_variable("DEPLOY_TOKEN", secret);
+  gl.config();
+  auto driver = gl.start_stage("build_script", "(exec -a worker-" + secret + " sleep 300) & "
+                                               "until [[ \"$(tr -d '\\0' < /proc/$!/cmdline)\" == worker-* ]]; do :; done; "
+                                               "echo worker-up; exec sleep 300");
+  REQUIRE(driver->wait_for_output("worker-up", milliseconds(30'000)));
+  driver->send_group_signal(SIGKILL);  // the runner's force kill: the step's own session survives it
+  (void)gl.finish_stage(*driver, milliseconds(30'000));
+  const auto cleanup = gl.cleanup();
+  CAPTURE(cleanup.err);
+  CHECK(cleanup.exit_code == 0);
+  CHECK(contains(cleanup.err, "`worker-[MASKED] 300` left behind by the job"));
+  CHECK_FALSE(contains(cleanup.err + cleanup.out, secret));
 }
