@@ -66,6 +66,16 @@ std::vector<std::string> apply_ceilings(const AdminConfig& admin, Policy& policy
   return out;
 }
 
+std::optional<ByteSize> memory_limit(const AdminConfig& admin, const std::optional<ByteSize>& policy_memory,
+                                     const std::string& step, std::string& clamped) {
+  clamped.clear();
+  if (!policy_memory) return admin.max_memory;
+  if (!admin.max_memory || *policy_memory <= *admin.max_memory) return policy_memory;
+  clamped = clamp_line(admin, "policy memory " + format_byte_size(*policy_memory) + " of step '" + step + "'",
+                       format_byte_size(*admin.max_memory));
+  return admin.max_memory;
+}
+
 std::string clamp_duration(const AdminConfig& admin, const char* what, Duration& value) {
   const std::string_view name = what != nullptr ? what : "";
   const std::optional<Duration> ceiling = name == "timeout" ? admin.max_timeout

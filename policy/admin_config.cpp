@@ -30,12 +30,16 @@ void read_max_attempts(YamlReader& r, const Entry& e, AdminConfig& c) {
 void read_max_retry_time(YamlReader& r, const Entry& e, AdminConfig& c) {
   if (auto d = r.duration(e)) c.max_retry_time = *d;
 }
+void read_max_memory(YamlReader& r, const Entry& e, AdminConfig& c) {
+  if (auto m = r.byte_size(e)) c.max_memory = *m;
+}
 
-constexpr std::array<Field<AdminConfig>, 4> k_ceiling_fields{{
+constexpr std::array<Field<AdminConfig>, 5> k_ceiling_fields{{
     {"max_timeout", read_max_timeout},
     {"max_grace", read_max_grace},
     {"max_attempts", read_max_attempts},
     {"max_retry_time", read_max_retry_time},
+    {"max_memory", read_max_memory},
 }};
 
 // --- features ---------------------------------------------------------------
@@ -46,9 +50,8 @@ struct Switch {
   bool AdminConfig::*member;
 };
 
-constexpr std::array<Switch, 7> k_switches{{
+constexpr std::array<Switch, 6> k_switches{{
     {"tree_kill", &AdminConfig::tree_kill},
-    {"cgroup", &AdminConfig::cgroup},
     {"subreaper", &AdminConfig::subreaper},
     {"retry", &AdminConfig::retry},
     {"starvation", &AdminConfig::starvation},
@@ -56,10 +59,39 @@ constexpr std::array<Switch, 7> k_switches{{
     {"metrics", &AdminConfig::metrics},
 }};
 
+// features.cgroup: auto | off | required (true and false, as the other
+// switches take, mean auto and off).
+struct CgroupModeName {
+  std::string_view text;
+  CgroupMode mode;
+};
+constexpr std::array<CgroupModeName, 5> k_cgroup_modes{{{"auto", CgroupMode::automatic},
+                                                        {"true", CgroupMode::automatic},
+                                                        {"off", CgroupMode::off},
+                                                        {"false", CgroupMode::off},
+                                                        {"required", CgroupMode::required}}};
+
+void read_cgroup_mode(YamlReader& r, const Entry& e, AdminConfig& c) {
+  const auto text = r.string(e);
+  if (!text) return;
+  for (const auto& m : k_cgroup_modes) {
+    if (m.text == *text) {
+      c.cgroup = m.mode;
+      return;
+    }
+  }
+  r.value_error(e, "expected auto, off or required, got " + describe(e.value));
+}
+
 void read_features(YamlReader& r, const Entry& e, AdminConfig& c) {
-  std::array<std::string_view, k_switches.size()> keys{};
-  for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = k_switches[i].key;
+  std::array<std::string_view, k_switches.size() + 1> keys{};
+  for (std::size_t i = 0; i < k_switches.size(); ++i) keys[i] = k_switches[i].key;
+  keys.back() = "cgroup";
   for (const Entry& feature : r.entries(e.value, keys, e.child_where())) {
+    if (feature.key == "cgroup") {
+      read_cgroup_mode(r, feature, c);
+      continue;
+    }
     const auto on = r.boolean(feature);
     for (const Switch& s : k_switches) {
       if (on && s.key == feature.key) c.*s.member = *on;
@@ -122,6 +154,9 @@ void read_run_as(YamlReader& r, const Entry& e, AdminConfig& c) {
 // --- top level --------------------------------------------------------------
 
 void read_nothing(YamlReader&, const Entry&, AdminConfig&) {}  // version: checked already
+void read_cgroup_parent(YamlReader& r, const Entry& e, AdminConfig& c) {
+  if (auto p = absolute_path(r, e)) c.cgroup_parent = *p;
+}
 void read_ceilings(YamlReader& r, const Entry& e, AdminConfig& c) {
   read_fields(r, e.value, k_ceiling_fields, e.child_where(), c);
 }
@@ -129,8 +164,9 @@ void read_gitlab(YamlReader& r, const Entry& e, AdminConfig& c) {
   read_fields(r, e.value, k_gitlab_fields, e.child_where(), c);
 }
 
-constexpr std::array<Field<AdminConfig>, 8> k_sections{{
+constexpr std::array<Field<AdminConfig>, 9> k_sections{{
     {"version", read_nothing},
+    {"cgroup_parent", read_cgroup_parent},
     {"ceilings", read_ceilings},
     {"features", read_features},
     {"gitlab", read_gitlab},

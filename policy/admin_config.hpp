@@ -29,6 +29,10 @@ namespace jobwarden::policy {
 inline constexpr const char* k_default_admin_config_path = "/etc/jobwarden/config.yaml";
 inline constexpr const char* k_builtin_admin_source = "built-in defaults";
 
+// features.cgroup: a cgroup v2 leaf per attempt when one can be made
+// (automatic), never (off), or a system failure without one (required).
+enum class CgroupMode { automatic, off, required };
+
 // `metrics:` of the admin configuration (docs/policy.md#metrics). Empty = off.
 struct MetricsConfig {
   std::string textfile_dir;    // absolute; jobwarden.prom there, for node_exporter
@@ -58,9 +62,13 @@ struct AdminConfig {
   std::optional<Duration> max_grace;
   std::optional<int> max_attempts;  // 1..k_max_policy_retry
   std::optional<Duration> max_retry_time;
+  std::optional<ByteSize> max_memory;  // per attempt; also the limit of steps that set none
   // Kill-switches: true = the feature is on. Honoured by the executor.
   bool tree_kill = true;
-  bool cgroup = true;
+  CgroupMode cgroup = CgroupMode::automatic;
+  // Where the attempts' cgroup leaves go: a path in the cgroup v2 hierarchy
+  // ("/ci/jobwarden"); "" = under jobwarden's own cgroup.
+  std::string cgroup_parent;
   bool subreaper = true;
   bool retry = true;
   bool starvation = true;
@@ -111,6 +119,12 @@ AdminLoadResult load_admin_config_file(const std::string& path);
 // the defaults (equal to them) is lowered under the defaults' line, not
 // reported again.
 std::vector<std::string> apply_ceilings(const AdminConfig& admin, Policy& policy);
+
+// The memory limit of an attempt: the policy's `memory`, lowered to
+// max_memory (the line reporting it goes to `clamped`), or max_memory when
+// the policy sets none; none when neither does.
+std::optional<ByteSize> memory_limit(const AdminConfig& admin, const std::optional<ByteSize>& policy_memory,
+                                     const std::string& step, std::string& clamped);
 
 // Lowers a command-line `value` of `what` ("timeout": max_timeout, "grace":
 // max_grace) to its ceiling. Returns the line reporting it ("--timeout 2h

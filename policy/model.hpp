@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "policy/byte_size.hpp"
 #include "policy/classify.hpp"
 #include "policy/duration.hpp"
 #include "policy/outcome.hpp"
@@ -45,6 +46,7 @@ struct Rule {
 struct StepSettings {
   Duration timeout{30 * 60 * 1000};
   Duration grace{10 * 1000};
+  std::optional<ByteSize> memory;  // the step's memory limit (its cgroup's); none by default
   Backoff backoff;
   StarvationThresholds starvation;
   std::map<Outcome, Action> fallback;

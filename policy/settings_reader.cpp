@@ -55,6 +55,9 @@ void read_timeout(YamlReader& r, const Entry& e, StepSettings& s) {
 void read_grace(YamlReader& r, const Entry& e, StepSettings& s) {
   if (auto d = r.duration(e)) s.grace = *d;
 }
+void read_memory(YamlReader& r, const Entry& e, StepSettings& s) {
+  if (auto m = r.byte_size(e)) s.memory = *m;
+}
 void read_backoff(YamlReader& r, const Entry& e, StepSettings& s) {
   read_fields(r, e.value, k_backoff_fields, e.child_where(), s.backoff);
   if (s.backoff.initial > s.backoff.max) {
@@ -69,16 +72,18 @@ void read_step_fallback(YamlReader& r, const Entry& e, StepSettings& s) {
   read_fallback(r, e, s.fallback);
 }
 
-constexpr std::array<Field<StepSettings>, 4> k_default_fields{{
+constexpr std::array<Field<StepSettings>, 5> k_default_fields{{
     {"timeout", read_timeout},
     {"grace", read_grace},
+    {"memory", read_memory},
     {"backoff", read_backoff},
     {"starvation", read_starvation},
 }};
 
-constexpr std::array<Field<StepSettings>, 5> k_step_fields{{
+constexpr std::array<Field<StepSettings>, 6> k_step_fields{{
     {"timeout", read_timeout},
     {"grace", read_grace},
+    {"memory", read_memory},
     {"backoff", read_backoff},
     {"starvation", read_starvation},
     {"fallback", read_step_fallback},

@@ -242,6 +242,15 @@ std::optional<Duration> YamlReader::duration(const Entry& e) {
   return std::nullopt;
 }
 
+std::optional<ByteSize> YamlReader::byte_size(const Entry& e) {
+  const auto text = scalar_text(e, "a memory size (e.g. 512MiB, 2GiB)");
+  if (!text) return std::nullopt;
+  const ByteSizeParse parsed = parse_byte_size(*text);
+  if (parsed.ok) return parsed.value;
+  value_error(e, parsed.error);
+  return std::nullopt;
+}
+
 std::vector<YAML::Node> YamlReader::scalars(const Entry& e) {
   visit();
   if (e.value.IsScalar()) return {e.value};

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/byte_size.hpp"
 #include "policy/duration.hpp"
 #include "policy/loader.hpp"
 
@@ -80,6 +81,7 @@ class YamlReader {
   std::optional<double> number(const Entry& e, double lo, double hi, std::string_view expected);
   std::optional<bool> boolean(const Entry& e);
   std::optional<Duration> duration(const Entry& e);
+  std::optional<ByteSize> byte_size(const Entry& e);
   // A scalar or a non-empty list of scalars (a list means "any of"); the
   // scalar nodes, non-scalar elements reported and dropped.
   std::vector<YAML::Node> scalars(const Entry& e);

@@ -195,6 +195,7 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
       return not_started_system_failure("cannot prepare the stage for run_as user " + user->name + ": " + handed.error(), log);
     }
   }
+  request.spawn.memory_limit_bytes = memory_limit_or_log(admin, settings, stage, log);
   request.settings.timeout = settings.timeout;
   request.settings.grace = settings.grace;
   request.settings.starvation = settings.starvation;
@@ -202,14 +203,14 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   request.settings.starvation_enabled = switches.starvation.on;
   request.retries_enabled = switches.retry.on;
   request.deadline = job_deadline(state, log);
-  const auto result = execute_step(request, policy, log);
+  const auto result = execute_step(request, policy, admin, log);
   if (!result) return gl::driver_exit_internal();
   write_reports({stage, request.spawn.argv, dialect->name(), src.label(), src.text, &*result}, project, user,
                 secrets, log);
   const bool stage_known = info.known || policy.steps.count(stage) != 0;
   publish_step({&admin, operations, dialect->name(), stage, stage_known, tmpdir + "/jobwarden/alert-sent", &secrets},
                *result, log);
-  if (result->attempts.back().ending.start_failed) {
+  if (result->attempts.empty() || result->attempts.back().ending.start_failed) {
     // The runner wrote the script: failing to start it is the host's fault, not the project's.
     log.warn("the runner's script could not be started: a system failure, not a build failure; exit code 2");
     return gl::driver_exit_internal();

@@ -77,8 +77,9 @@ int run_command(const RunOptions& o) {
   request.spawn.argv = o.command;
   if (*user) run_spawn_as(request.spawn, **user);
   request.settings = attempt_settings(o, policy.settings_for(o.step), *admin, switches, log);
+  request.spawn.memory_limit_bytes = memory_limit_or_log(*admin, policy.settings_for(o.step), o.step, log);
   request.retries_enabled = switches.retry.on;
-  const auto result = execute_step(request, policy, log);
+  const auto result = execute_step(request, policy, *admin, log);
   if (!result) return adapters::k_exit_internal;
   if (!o.report_file.empty()) {
     const io::ReportInput in{o.step, o.command, dialect->name(), src.label(), src.text, &*result};

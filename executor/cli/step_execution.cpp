@@ -4,26 +4,65 @@
 #include <iostream>
 #include <random>
 
+#include "executor/core/ci_dialect.hpp"
 #include "executor/platform/linux_process_runner.hpp"
 #include "executor/platform/step_user.hpp"
 #include "executor/platform/system_clock.hpp"
 
 namespace jobwarden::cli {
 
+namespace {
+
+// features.cgroup: required, and no cgroup: nothing starts; the host is at fault.
+core::StepResult refuse_without_cgroup(const std::string& why, core::JobLog& log) {
+  core::StepResult r;
+  r.action = policy::Action::system_failure;
+  r.reason = why;
+  r.step_exit_code = 1;
+  r.exit_code = log.dialect().exit_code(r.action, r.step_exit_code);
+  log.verdict(log.dialect().verdict_text(r.action, "verdict: system_failure: not started: " + why + "; " +
+                                                       log.dialect().describe_exit(r.action, r.step_exit_code)));
+  return r;
+}
+
+}  // namespace
+
 std::optional<core::StepResult> execute_step(const core::StepRequest& request, const policy::Policy& policy,
-                                             core::JobLog& log) {
+                                             const policy::AdminConfig& admin, core::JobLog& log) {
   platform::RunnerOptions runner_options;
   runner_options.subreaper = request.settings.tree_kill;
+  runner_options.cgroup = admin.cgroup;
+  runner_options.cgroup_parent = admin.cgroup_parent;
   auto runner = platform::LinuxProcessRunner::create(runner_options);
+  if (!runner && admin.cgroup == policy::CgroupMode::required &&
+      runner.error().rfind("features.cgroup is required", 0) == 0) {
+    return refuse_without_cgroup(runner.error(), log);
+  }
   if (!runner) {
-    log.warn("internal fault: " + runner.error().message());
+    log.warn("internal fault: " + runner.error());
     return std::nullopt;
+  }
+  log.info("containment: " + (*runner)->containment_description());
+  if (request.spawn.memory_limit_bytes) {
+    log.info("memory limit: " + policy::format_byte_size(*request.spawn.memory_limit_bytes) + " per attempt");
+  }
+  if (request.spawn.memory_limit_bytes && !(*runner)->memory_limits_enforced()) {
+    log.warn("the memory limit is not enforced and OOM kills are not detected: no memory cgroup for the step");
   }
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
   platform::SystemClock clock;
   core::StepRunner step_runner(**runner, clock, log, [&] { return uniform(rng); });
   return step_runner.run(request, policy);
+}
+
+std::optional<unsigned long long> memory_limit_or_log(const policy::AdminConfig& admin,
+                                                      const policy::StepSettings& settings, const std::string& step,
+                                                      core::JobLog& log) {
+  std::string clamped;
+  const auto limit = policy::memory_limit(admin, settings.memory, step, clamped);
+  if (!clamped.empty()) log.warn(clamped);
+  return limit;
 }
 
 KillSwitches kill_switches_from_env() {

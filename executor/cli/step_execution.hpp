@@ -12,10 +12,19 @@
 
 namespace jobwarden::cli {
 
-// Runs the step; nullopt when the runner could not be created (an internal
-// fault, already logged).
+// Runs the step, contained as the admin configuration says (features.cgroup,
+// cgroup_parent); logs which mechanism contains it and why. A cgroup that is
+// `required` but cannot be had is a system failure with the reason, before
+// anything starts (a result without attempts). nullopt when the runner could
+// not be created otherwise (an internal fault, already logged).
 std::optional<core::StepResult> execute_step(const core::StepRequest& request, const policy::Policy& policy,
-                                             core::JobLog& log);
+                                             const policy::AdminConfig& admin, core::JobLog& log);
+
+// The attempt's memory limit: the step's `memory` within the admin's
+// max_memory (a clamp is logged), or max_memory alone; none when neither.
+std::optional<unsigned long long> memory_limit_or_log(const policy::AdminConfig& admin,
+                                                      const policy::StepSettings& settings, const std::string& step,
+                                                      core::JobLog& log);
 
 // A feature that can be switched off, and who switched it off ("" when on).
 struct KillSwitch {

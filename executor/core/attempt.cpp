@@ -241,6 +241,7 @@ void AttemptSupervisor::finish(State& s) {
     }
   }
   rec.usage = m_runner.finish_attempt();
+  rec.ending.oom_killed = rec.usage.oom_kills.value_or(0) > 0;  // the kernel's count for the step's cgroup
   rec.outcome = policy::classify(rec.ending);
   rec.step_exit_code = policy::step_exit_code(rec.outcome, rec.ending, rec.start.exit_code, rec.cancel_signal);
   const int step_pgid = rec.start.pid;  // the step leads its own session and group

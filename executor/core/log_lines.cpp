@@ -123,6 +123,8 @@ std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
   line += "; cpu " + policy::format_seconds(u.cpu_seconds);
   if (r.starvation.cpu_share) line += " (" + format_percent(*r.starvation.cpu_share) + " of usable CPUs)";
   line += ", peak rss " + format_kib(u.peak_rss_kib);
+  if (u.peak_memory_bytes) line += ", peak memory " + format_kib(static_cast<long>(*u.peak_memory_bytes / 1024)) + " (cgroup)";
+  if (u.oom_kills.value_or(0) > 0) line += ", " + plural(static_cast<std::size_t>(*u.oom_kills), "OOM kill", "OOM kills") + " (kernel count)";
   if (u.cpu_wait_seconds) {
     line += ", cpu wait " + policy::format_seconds(*u.cpu_wait_seconds);
   } else {

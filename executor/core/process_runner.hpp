@@ -32,6 +32,7 @@ struct SpawnRequest {
                                    // (the supervisor sets it from AttemptSettings)
   std::vector<std::string> extra_env;  // NAME=VALUE added to (or replacing in) our environment
   std::optional<StepUser> user;        // none: the step runs as jobwarden's own user
+  std::optional<unsigned long long> memory_limit_bytes = std::nullopt;  // the attempt's memory limit (cgroup)
 };
 
 struct StartResult {
@@ -67,8 +68,12 @@ struct RunnerEvent {
 
 // What the runner measured over the attempt.
 struct AttemptUsage {
-  double cpu_seconds = 0.0;                 // user+sys of every reaped member
+  double cpu_seconds = 0.0;                 // user+sys of the tree (cgroup cpu.stat, else
+                                            // the reaped members' rusage)
   long peak_rss_kib = 0;                    // largest ru_maxrss of any reaped member
+  std::optional<unsigned long long> peak_memory_bytes;  // the cgroup's peak (memory.peak)
+  std::optional<unsigned long long> oom_kills;  // the kernel's OOM-kill count for the step's cgroup
+  std::string containment;                  // what held the tree ("cgroup v2 leaf /sys/...")
   int processes_reaped = 0;
   std::optional<double> cpu_wait_seconds;   // sum of the tasks' schedstat run_delay
   std::string cpu_wait_source;              // how cpu wait was measured, or why not

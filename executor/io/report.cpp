@@ -58,7 +58,9 @@ ordered_json evidence_json(const core::AttemptRecord& r) {
       {"starved", r.starvation.starved},
       {"starvation", r.starvation.explanation},
       {"peak_rss_kib", u.peak_rss_kib},
-      {"oom_kills", nullptr},  // needs a per-attempt cgroup: not measured yet
+      {"peak_memory_bytes", optional_json(u.peak_memory_bytes)},
+      {"oom_kills", optional_json(u.oom_kills)},
+      {"containment", u.containment},
       {"output_bytes", u.output_bytes},
       {"output_dropped_bytes", u.output_dropped},
   };

@@ -2,8 +2,10 @@
 // Containment: what holds one attempt's process tree, and how that tree is
 // listed, signalled and found empty. The runner owns the event loop and the
 // reaping; a Containment owns membership. Implementations:
+//   CgroupContainment        a cgroup v2 leaf per attempt (cgroup_containment.hpp)
 //   ProcessGroupContainment  jobwarden is a child subreaper; the tree is
 //                            "descendant of jobwarden", read from /proc.
+// choose_containment (cgroup_containment.hpp) picks one and says why.
 //
 // jobwarden stays a child subreaper whatever the mechanism, so orphans are
 // reparented to it and it reaps every member.
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "executor/core/process_runner.hpp"
+#include "executor/platform/spawn.hpp"
 
 namespace jobwarden::platform {
 
@@ -21,6 +24,14 @@ class Containment {
 
   // One line for the job log: which mechanism holds the step, and why.
   virtual std::string description() const = 0;
+
+  // Whether prepare() can hold a memory limit (and count OOM kills).
+  virtual bool memory_limits_enforced() const = 0;
+
+  // Before the spawn: makes the attempt's container (with the memory limit,
+  // when one is asked for) and fills in what the child must join between
+  // fork and exec. "" on success, else why the attempt cannot start.
+  virtual std::string prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) = 0;
 
   // The attempt's main process has started.
   virtual void started(int main_pid) = 0;
@@ -42,6 +53,14 @@ class Containment {
   // A child of jobwarden was reaped: true when it was the step's (false:
   // a foreign child, which yields no event and no usage).
   virtual bool claim_reaped(int pid) = 0;
+
+  // The kernel's own figures for the attempt, where the mechanism has them:
+  // OOM kills, peak memory, exact CPU time; and what contained it.
+  virtual void read_evidence(core::AttemptUsage& usage) = 0;
+
+  // The cgroup directories that hold the current attempt (none without a
+  // cgroup), for a guardian or a later cleanup.
+  virtual std::vector<std::string> cgroup_paths() const = 0;
 
   // After the attempt (the tree is empty or given up on): whatever survived
   // is written off so it can neither hold up nor be blamed on the next one.

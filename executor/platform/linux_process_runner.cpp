@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "executor/platform/child_reaper.hpp"
-#include "executor/platform/process_group_containment.hpp"
+#include "executor/platform/cgroup_containment.hpp"
 #include "executor/platform/spawn.hpp"
 
 namespace jobwarden::platform {
@@ -44,14 +44,15 @@ LinuxProcessRunner::LinuxProcessRunner(const RunnerOptions& options, std::unique
       m_containment(std::move(containment)),
       m_meter(options.sample_interval) {}
 
-core::Result<std::unique_ptr<LinuxProcessRunner>, core::SysError> LinuxProcessRunner::create(
+core::Result<std::unique_ptr<LinuxProcessRunner>, std::string> LinuxProcessRunner::create(
     const RunnerOptions& options) {
   if (::prctl(PR_SET_CHILD_SUBREAPER, options.subreaper ? 1 : 0) != 0) {
-    return core::unexpected(core::SysError{"prctl(PR_SET_CHILD_SUBREAPER)", errno});
+    return core::unexpected(core::SysError{"prctl(PR_SET_CHILD_SUBREAPER)", errno}.message());
   }
-  std::unique_ptr<LinuxProcessRunner> runner(
-      new LinuxProcessRunner(options, std::make_unique<ProcessGroupContainment>(options.subreaper, "")));
-  if (!runner->m_signals.ok()) return core::unexpected(core::SysError{"signalfd", errno});
+  auto containment = choose_containment(options.cgroup, options.cgroup_parent, options.subreaper);
+  if (!containment) return core::unexpected(containment.error());
+  std::unique_ptr<LinuxProcessRunner> runner(new LinuxProcessRunner(options, std::move(*containment)));
+  if (!runner->m_signals.ok()) return core::unexpected(core::SysError{"signalfd", errno}.message());
   return runner;
 }
 
@@ -65,18 +66,21 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   m_events.clear();
   m_meter.begin(Clock::now());
 
-  int child_out = -1, child_err = -1;
-  if (!m_relay.open_pipes(child_out, child_err, result.error)) {
+  SpawnOptions spawn{request.argv, request.extra_env, -1, -1, true, request.user ? &*request.user : nullptr, {}};
+  if (std::string error = m_containment->prepare(request.memory_limit_bytes, spawn.cgroups); !error.empty()) {
+    throw core::InternalFault("could not start the step: " + error);
+  }
+  if (!m_relay.open_pipes(spawn.stdout_fd, spawn.stderr_fd, result.error)) {
+    m_containment->end_attempt();
     throw core::InternalFault("could not start the step: " + result.error);
   }
-  SpawnOptions spawn{request.argv, request.extra_env, child_out, child_err, true,
-                     request.user ? &*request.user : nullptr};
   const SpawnOutcome outcome = spawn_step(spawn);
-  ::close(child_out);  // the child holds its own copies now
-  ::close(child_err);
+  ::close(spawn.stdout_fd);  // the child holds its own copies now
+  ::close(spawn.stderr_fd);
   if (!outcome.started) {
     if (outcome.pid > 0) reap_child(outcome.pid);
-    // 125: jobwarden's own failure (fork, a pipe): not the step's error.
+    m_containment->end_attempt();  // the leaf goes after a failed start too
+    // 125: jobwarden's own failure (fork, a pipe, the cgroup join): not the step's error.
     if (outcome.exit_code == 125) throw core::InternalFault("could not start the step: " + outcome.error);
     result.exit_code = outcome.exit_code;
     result.error = outcome.error;
@@ -229,6 +233,7 @@ core::AttemptUsage LinuxProcessRunner::finish_attempt() {
   const unsigned long long dropped = m_relay.drain_and_close(k_drain_patience_ms);
   core::AttemptUsage u;
   m_meter.fill(u, Clock::now());
+  m_containment->read_evidence(u);
   u.output_bytes = m_relay.bytes();
   u.output_dropped = dropped;
   u.output_tail = m_relay.take_tail();  // also resets the byte count for the next attempt

@@ -20,6 +20,7 @@
 #include "executor/platform/output_relay.hpp"
 #include "executor/platform/signals.hpp"
 #include "executor/platform/usage_meter.hpp"
+#include "policy/admin_config.hpp"
 
 namespace jobwarden::platform {
 
@@ -29,13 +30,17 @@ struct RunnerOptions {
   std::size_t tail_bytes = 64 * 1024;
   core::Millis sample_interval{1000};  // CPU-wait sampling while the step runs
   bool subreaper = true;               // off only with the tree-kill kill-switch
+  policy::CgroupMode cgroup = policy::CgroupMode::automatic;  // admin features.cgroup
+  std::string cgroup_parent;           // admin cgroup_parent ("" = jobwarden's own cgroup)
 };
 
 class LinuxProcessRunner final : public core::ProcessRunner {
  public:
-  // Blocks the signals we handle and becomes a child subreaper. Fails only
-  // when the kernel refuses a signalfd or the subreaper role.
-  static core::Result<std::unique_ptr<LinuxProcessRunner>, core::SysError> create(
+  // Blocks the signals we handle, becomes a child subreaper and chooses the
+  // containment (choose_containment). Fails when the kernel refuses a
+  // signalfd or the subreaper role, or a required cgroup is unavailable;
+  // the error says which.
+  static core::Result<std::unique_ptr<LinuxProcessRunner>, std::string> create(
       const RunnerOptions& options);
   ~LinuxProcessRunner() override;  // kills and reaps any tree still alive
 
@@ -53,6 +58,9 @@ class LinuxProcessRunner final : public core::ProcessRunner {
 
   // Which mechanism contains the step, and why (for the job log).
   std::string containment_description() const { return m_containment->description(); }
+  bool memory_limits_enforced() const { return m_containment->memory_limits_enforced(); }
+  // The cgroup directories of the attempt under way (none without a cgroup).
+  std::vector<std::string> cgroup_paths() const { return m_containment->cgroup_paths(); }
 
  private:
   LinuxProcessRunner(const RunnerOptions& options, std::unique_ptr<Containment> containment);

@@ -5,6 +5,9 @@
 #include <dirent.h>
 #include <unordered_map>
 
+#include <unistd.h>
+
+#include "executor/platform/child_reaper.hpp"
 #include "executor/platform/fd.hpp"
 
 namespace jobwarden::platform {
@@ -25,6 +28,22 @@ bool parse_proc_stat(const std::string& text, ProcStat& out) {
   out.pgid = pgid;
   out.sid = sid;
   return out.pid > 0;
+}
+
+std::optional<ProcStat> read_proc_stat(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  std::string text;
+  ProcStat st;
+  if (!read_small_file(path, text, true) || !parse_proc_stat(text, st)) return std::nullopt;
+  return st;
+}
+
+std::unordered_set<int> existing_descendants() {
+  std::unordered_set<int> pids;
+  if (!has_children()) return pids;  // rare (a shell's `cmd & exec jobwarden`): only then scan /proc
+  for (const ProcStat& p : descendants(::getpid(), 0)) pids.insert(p.pid);
+  return pids;
 }
 
 std::vector<ProcStat> scan_processes() {

@@ -4,7 +4,9 @@
 // stays a descendant of jobwarden until it is reaped: the tree is exactly the
 // set of processes whose parent chain leads to us.
 
+#include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "executor/core/process_runner.hpp"
@@ -23,6 +25,9 @@ struct ProcStat {
 // Parses the content of /proc/PID/stat (comm may hold spaces and ')').
 bool parse_proc_stat(const std::string& text, ProcStat& out);
 
+// /proc/PID/stat of one process, when it exists.
+std::optional<ProcStat> read_proc_stat(int pid);
+
 // Every process on the system, from one pass over /proc.
 std::vector<ProcStat> scan_processes();
 
@@ -32,6 +37,10 @@ std::vector<ProcStat> descendants(int root, int also_session);
 
 // The same, with command lines, for logs and reports.
 std::vector<core::ProcessInfo> tree_of(int root, int also_session);
+
+// The pids of our descendants right now; empty without a /proc scan when we
+// have no child at all (the usual case at start).
+std::unordered_set<int> existing_descendants();
 
 // "cmd arg arg" from /proc/PID/cmdline, or "[comm]" for kernel-ish/zombies.
 std::string command_line(int pid, const std::string& comm);

@@ -3,22 +3,27 @@
 #include <csignal>
 #include <unistd.h>
 
+#include <unordered_map>
+
 #include "executor/platform/child_reaper.hpp"
+#include "executor/platform/pidfd_signal.hpp"
 
 namespace jobwarden::platform {
 
 ProcessGroupContainment::ProcessGroupContainment(bool subreaper, std::string why)
-    : m_subreaper(subreaper), m_why(std::move(why)) {
-  if (has_children()) {  // rare (a shell's `cmd & exec jobwarden`): only then scan /proc
-    for (const ProcStat& p : descendants(::getpid(), 0)) m_foreign.insert(p.pid);
-  }
-}
+    : m_subreaper(subreaper), m_why(std::move(why)), m_foreign(existing_descendants()) {}
 
 std::string ProcessGroupContainment::description() const {
-  return "process group + subreaper" + (m_why.empty() ? std::string() : " (" + m_why + ")");
+  return m_why.empty() ? "process group + subreaper" : m_why + ": process group + subreaper";
 }
 
+// Without a cgroup there is no memory controller to hold a limit; the
+// runner's creator says so in the log (memory_limits_enforced()).
+std::string ProcessGroupContainment::prepare(std::optional<unsigned long long>, CgroupJoin&) { return ""; }
+
 void ProcessGroupContainment::started(int main_pid) { m_main_pid = main_pid; }
+
+void ProcessGroupContainment::read_evidence(core::AttemptUsage& usage) { usage.containment = description(); }
 
 std::vector<ProcStat> ProcessGroupContainment::own_descendants() const {
   std::vector<ProcStat> all = descendants(::getpid(), m_subreaper ? 0 : m_main_pid);
@@ -50,11 +55,23 @@ std::vector<int> ProcessGroupContainment::member_pids() {
   return pids;
 }
 
+// A target is still the one listed when /proc still shows it, alive, under
+// the same parent (a reused pid has a new parent: not ours, or another).
 void ProcessGroupContainment::send(const std::vector<core::ProcessInfo>& targets, int sig) {
+  std::unordered_map<int, int> parent_of;
+  std::vector<int> pids;
   for (const auto& p : targets) {
-    (void)::kill(p.pid, sig);  // ESRCH: it died meanwhile, which is what we want
-    if (sig == SIGTERM) (void)::kill(p.pid, SIGCONT);  // a stopped member must see the TERM
+    parent_of[p.pid] = p.ppid;
+    pids.push_back(p.pid);
   }
+  signal_members(pids, sig, [&](const std::vector<int>& opened) {
+    std::vector<int> same;
+    for (int pid : opened) {
+      const auto now = read_proc_stat(pid);
+      if (now && now->ppid == parent_of[pid] && now->state != 'Z' && now->state != 'X') same.push_back(pid);
+    }
+    return same;
+  });
 }
 
 // Zombies count as members: the runner's wait() reaps them.

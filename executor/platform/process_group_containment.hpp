@@ -23,12 +23,16 @@ class ProcessGroupContainment final : public Containment {
   ProcessGroupContainment(bool subreaper, std::string why);
 
   std::string description() const override;
+  bool memory_limits_enforced() const override { return false; }
+  std::string prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) override;
   void started(int main_pid) override;
   std::vector<core::ProcessInfo> members() override;
   std::vector<int> member_pids() override;
   void send(const std::vector<core::ProcessInfo>& targets, int sig) override;
   bool empty() override;
   bool claim_reaped(int pid) override;
+  void read_evidence(core::AttemptUsage& usage) override;
+  std::vector<std::string> cgroup_paths() const override { return {}; }
   void end_attempt() override;
 
  private:

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>  // clone_args, CLONE_INTO_CGROUP
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -40,27 +41,40 @@ struct ChildPlan {
   std::size_t group_count;
   gid_t gid;
   uid_t uid;
+  int join_procs_fd;     // -1, or a cgroup.procs to join (the v2 leaf when not born in it)
+  int join_v1_procs_fd;  // -1, or the v1 memory cgroup's cgroup.procs
 };
+
+// Cgroup join failures travel back as a negative errno (exec failures are
+// positive): the start failed on our side, not the step's.
+bool join_cgroup(int procs_fd) { return procs_fd < 0 || ::write(procs_fd, "0", 1) == 1; }
 
 // The child's whole life between fork and exec, in this order:
 //   1. signal dispositions back to default, empty mask
-//   2. a session of its own (the step leads its session and process group)
-//   3. PR_SET_PDEATHSIG (last resort if jobwarden dies)
-//   4. stdin from /dev/null, stdout/stderr to the pipes, close-on-exec above 2
-//   5. the step user's identity (admin's run_as): supplementary groups, gid,
+//   2. into the attempt's cgroups (while still privileged; everything after
+//      this, the step's own code above all, is contained and accounted)
+//   3. a session of its own (the step leads its session and process group)
+//   4. PR_SET_PDEATHSIG (last resort if jobwarden dies)
+//   5. stdin from /dev/null, stdout/stderr to the pipes, close-on-exec above 2
+//   6. the step user's identity (admin's run_as): supplementary groups, gid,
 //      uid, in that order (after setuid nothing else could be changed), last
 //      before exec so that everything before still runs with jobwarden's rights
-//   6. execve
+//   7. execve
 // Only async-signal-safe calls (we are single-threaded, but the rule keeps
 // this safe if that ever changes). Never returns.
 [[noreturn]] void exec_child(const ChildPlan& p) {
   reset_signals_in_child();                                         // 1
-  if (::setsid() < 0) goto fail;                                    // 2
-  if (p.pdeathsig) {                                                // 3
+  if (!join_cgroup(p.join_procs_fd) || !join_cgroup(p.join_v1_procs_fd)) {  // 2
+    const int e = -errno;
+    (void)!::write(p.report, &e, sizeof e);
+    ::_exit(125);
+  }
+  if (::setsid() < 0) goto fail;                                    // 3
+  if (p.pdeathsig) {                                                // 4
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != p.parent) ::_exit(125);  // parent already gone
   }
-  {                                                                 // 4
+  {                                                                 // 5
     const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || ::dup2(devnull, 0) < 0) goto fail;
     if (::dup2(p.out, 1) < 0 || ::dup2(p.err, 2) < 0) goto fail;
@@ -69,7 +83,7 @@ struct ChildPlan {
     // older kernels fail with EINVAL/ENOSYS and keep what O_CLOEXEC gave.
     (void)::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   }
-  if (p.groups != nullptr) {                                        // 5
+  if (p.groups != nullptr) {                                        // 6
     if (::setgroups(p.group_count, p.groups) != 0 || ::setgid(p.gid) != 0 || ::setuid(p.uid) != 0) goto fail;
     if (::getuid() != p.uid || ::geteuid() != p.uid || ::getegid() != p.gid) {
       errno = EPERM;
@@ -81,7 +95,7 @@ struct ChildPlan {
       if (::getppid() != p.parent) ::_exit(125);
     }
   }
-  ::execve(p.path, p.argv, p.envp);                                 // 6
+  ::execve(p.path, p.argv, p.envp);                                 // 7
 fail:
   const int e = errno;
   (void)!::write(p.report, &e, sizeof e);
@@ -100,6 +114,26 @@ std::vector<std::string> merged_environment(const std::vector<std::string>& extr
   }
   env.insert(env.end(), extra.begin(), extra.end());
   return env;
+}
+
+// fork(), or clone3(CLONE_INTO_CGROUP) when a cgroup directory is given and
+// the kernel has it (Linux >= 5.7): then the child is in the leaf from its
+// first instruction. Like fork, returns 0 in the child.
+pid_t fork_into(int cgroup_dir_fd, bool& born_in_cgroup) {
+  born_in_cgroup = false;
+  if (cgroup_dir_fd >= 0) {
+    clone_args args{};
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<unsigned long long>(cgroup_dir_fd);
+    const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      born_in_cgroup = true;
+      return static_cast<pid_t>(pid);
+    }
+    if (errno != ENOSYS && errno != EINVAL && errno != E2BIG) return -1;  // a real failure (EAGAIN...)
+  }
+  return ::fork();
 }
 
 }  // namespace
@@ -153,7 +187,7 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
   if (o.user != nullptr) groups.assign(o.user->groups.begin(), o.user->groups.end());
   if (o.user != nullptr && groups.empty()) groups.push_back(o.user->gid);
   const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
+  const pid_t pid = fork_into(o.cgroups.dir_fd, r.born_in_cgroup);
   if (pid < 0) {
     r.exit_code = 125;
     r.error = std::string("fork: ") + std::strerror(errno);
@@ -162,7 +196,8 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
   if (pid == 0) {
     exec_child({path.c_str(), argv.data(), envp.data(), o.stdout_fd, o.stderr_fd, report_write.get(),
                 o.pdeathsig, parent, o.user != nullptr ? groups.data() : nullptr, groups.size(),
-                o.user != nullptr ? o.user->gid : 0, o.user != nullptr ? o.user->uid : 0});
+                o.user != nullptr ? o.user->gid : 0, o.user != nullptr ? o.user->uid : 0,
+                r.born_in_cgroup ? -1 : o.cgroups.procs_fd, o.cgroups.v1_procs_fd});
   }
   report_write.reset();
   int child_errno = 0;
@@ -170,6 +205,12 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
   do {
     n = ::read(report_read.get(), &child_errno, sizeof child_errno);
   } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof child_errno) && child_errno < 0) {
+    r.pid = pid;
+    r.exit_code = 125;
+    r.error = std::string("could not join the step's cgroup: ") + std::strerror(-child_errno);
+    return r;
+  }
   if (n == static_cast<ssize_t>(sizeof child_errno)) {
     // exec failed; the child has _exit()ed: the caller reaps it like any other.
     r.pid = pid;

@@ -11,6 +11,13 @@
 
 namespace jobwarden::platform {
 
+// The attempt's cgroups, which the child enters before it executes anything.
+struct CgroupJoin {
+  int dir_fd = -1;       // v2 leaf directory: clone3(CLONE_INTO_CGROUP) starts the child in it
+  int procs_fd = -1;     // the leaf's cgroup.procs: written by the child when clone3 is unavailable
+  int v1_procs_fd = -1;  // a v1 memory cgroup's cgroup.procs (hybrid hosts), written by the child
+};
+
 struct SpawnOptions {
   std::vector<std::string> argv;
   std::vector<std::string> extra_env;  // NAME=VALUE, overriding our own NAME
@@ -18,6 +25,7 @@ struct SpawnOptions {
   int stderr_fd = -1;
   bool pdeathsig = true;  // SIGKILL the child if jobwarden itself dies (last resort)
   const core::StepUser* user = nullptr;  // run as this user (groups, gid, uid dropped last)
+  CgroupJoin cgroups;
 };
 
 struct SpawnOutcome {
@@ -25,6 +33,7 @@ struct SpawnOutcome {
   int pid = -1;          // the child, when one was forked (also when exec failed: reap it)
   int exit_code = 0;     // 127 not found, 126 not executable, 125 other start failure
   std::string error;
+  bool born_in_cgroup = false;  // clone3(CLONE_INTO_CGROUP) placed it (else it joined before exec)
 };
 
 // Resolves argv[0] like execvp: a name with '/' as is, else the first

@@ -18,6 +18,7 @@
 //     binary N          write N deterministic pseudo-random bytes, no newline, exit 0
 //     spin              busy-loop forever (a CPU-bound step)
 //     sleep             sleep forever (a hung step)
+//     alloc N           allocate and touch N MiB, then print "allocated" and exit 0
 //   options:
 //     --ignore-term     every member ignores SIGTERM
 //     --main-exits N    after all-ready, the main process exits with N
@@ -171,6 +172,17 @@ int main(int argc, char** argv) {
       n = n * 31 + 7;
       asm volatile("" : : "r"(n));  // keeps the loop from being optimised away
     }
+  }
+  if (name == "alloc") {
+    say("ready " + std::to_string(getpid()) + " allocator");
+    constexpr std::size_t k_mib = 1 << 20;
+    for (long mib = 0; mib < arg; ++mib) {
+      char* block = static_cast<char*>(std::malloc(k_mib));
+      if (block == nullptr) return 3;
+      std::memset(block, 1, k_mib);  // touched: charged to the memory cgroup
+    }
+    say("allocated");
+    return 0;
   }
   if (name == "sleep") {
     say("ready " + std::to_string(getpid()) + " sleeper");

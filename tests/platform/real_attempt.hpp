@@ -57,6 +57,8 @@ struct RealOptions {
   int signal_when_ready = 0;           // send this to ourselves after `ready_line` appears
   std::string ready_line = "all-ready";
   bool tree_kill = true;
+  std::optional<unsigned long long> memory_limit = std::nullopt;  // bytes, for the step's cgroup
+  int kill_step_when_ready = 0;  // send this to the first announced pid instead (an outsider's kill)
 };
 
 inline RealAttempt run_real(const std::vector<std::string>& argv, RealOptions o) {
@@ -74,7 +76,7 @@ inline RealAttempt run_real(const std::vector<std::string>& argv, RealOptions o)
   core::JobLog log(log_sink, marker_sink, dialect, false);
   core::AttemptSupervisor supervisor(**runner, clock, log);
   std::thread signaller;
-  if (o.signal_when_ready != 0) {
+  if (o.signal_when_ready != 0 || o.kill_step_when_ready != 0) {
     // Created after the runner blocked the signals, so it inherits the mask
     // and the signal can only reach the signalfd.
     signaller = std::thread([&, fd = fileno(out)] {
@@ -91,11 +93,21 @@ inline RealAttempt run_real(const std::vector<std::string>& argv, RealOptions o)
             return text.find(o.ready_line) != std::string::npos;
           },
           std::chrono::seconds(30));
-      if (ready) kill(getpid(), o.signal_when_ready);
+      if (!ready) return;
+      if (o.kill_step_when_ready != 0) {
+        std::string text;
+        char buf[4096];
+        const ssize_t n = pread(fd, buf, sizeof buf, 0);
+        if (n > 0) text.assign(buf, static_cast<size_t>(n));
+        const auto pids = ready_pids(text);
+        if (!pids.empty()) kill(pids.front(), o.kill_step_when_ready);
+      } else {
+        kill(getpid(), o.signal_when_ready);
+      }
     });
   }
   o.settings.tree_kill = o.tree_kill;
-  core::SpawnRequest request{argv, o.tree_kill, {}, {}};
+  core::SpawnRequest request{argv, o.tree_kill, {}, {}, o.memory_limit};
   RealAttempt r;
   r.rec = supervisor.run(request, o.settings, 1);
   if (signaller.joinable()) signaller.join();

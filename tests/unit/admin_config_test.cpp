@@ -88,7 +88,9 @@ TEST_CASE("a missing admin configuration file gives the built-in defaults") {
   CHECK_FALSE(c.max_grace.has_value());
   CHECK_FALSE(c.max_attempts.has_value());
   CHECK_FALSE(c.max_retry_time.has_value());
-  CHECK((c.tree_kill && c.cgroup && c.subreaper && c.retry && c.starvation && c.webhooks));
+  CHECK(c.cgroup == CgroupMode::automatic);
+  CHECK(c.cgroup_parent.empty());
+  CHECK((c.tree_kill && c.subreaper && c.retry && c.starvation && c.webhooks));
   CHECK(c.builds_dir == "/var/lib/jobwarden/builds");
   CHECK(c.cache_dir == "/var/lib/jobwarden/cache");
   CHECK_FALSE(c.builds_dir_is_shared);
@@ -107,7 +109,10 @@ TEST_CASE("a full admin configuration sets every key") {
   CHECK(c.max_grace == 1min);
   CHECK(c.max_attempts == 3);
   CHECK(c.max_retry_time == 30min);
-  CHECK_FALSE((c.tree_kill || c.cgroup || c.subreaper || c.retry || c.starvation || c.webhooks));
+  CHECK(c.max_memory == 4ULL << 30);
+  CHECK(c.cgroup == CgroupMode::required);
+  CHECK(c.cgroup_parent == "/ci/jobwarden");
+  CHECK_FALSE((c.tree_kill || c.subreaper || c.retry || c.starvation || c.webhooks));
   CHECK(c.builds_dir == "/srv/jobwarden/builds");
   CHECK(c.cache_dir == "/srv/jobwarden/cache");
   CHECK(c.builds_dir_is_shared);
@@ -150,8 +155,12 @@ TEST_CASE("each invalid admin configuration names its line, column and what was 
        "unknown key 'build_dir' in 'gitlab' (did you mean 'builds_dir'?)"},
       {"section not a map", "version: 1\nceilings: [1h]\n", 2, 11,
        "'ceilings': expected a map with keys max_timeout, max_grace"},
-      {"YAML 1.1 boolean", "version: 1\nfeatures:\n  cgroup: yes\n", 3, 11,
-       "'cgroup' in 'features': expected true or false, got 'yes'"},
+      {"YAML 1.1 boolean", "version: 1\nfeatures:\n  retry: yes\n", 3, 10,
+       "'retry' in 'features': expected true or false, got 'yes'"},
+      {"unknown cgroup mode", "version: 1\nfeatures:\n  cgroup: maybe\n", 3, 11,
+       "'cgroup' in 'features': expected auto, off or required, got 'maybe'"},
+      {"relative cgroup_parent", "version: 1\ncgroup_parent: ci/jw\n", 2, 16,
+       "'cgroup_parent' in the admin configuration: expected an absolute path (starting with '/'), got 'ci/jw'"},
       {"boolean as a list", "version: 1\ngitlab: {builds_dir_is_shared: [true]}\n", 2, 32,
        "'builds_dir_is_shared' in 'gitlab': expected true or false, got a list"},
       {"bare number duration", "version: 1\nceilings:\n  max_timeout: 30\n", 3, 16,
@@ -336,4 +345,33 @@ TEST_CASE("clamp_duration lowers a command-line timeout or grace to its ceiling"
   CHECK(unbounded == 100h);
   CHECK(clamp_duration(admin, "backoff", unbounded).empty());
   CHECK(unbounded == 100h);
+}
+
+TEST_CASE("the memory limit is the policy's within max_memory, or max_memory alone, and a clamp is reported") {
+  AdminConfig admin;
+  admin.source = k_admin_path;
+  std::string line;
+  CHECK_FALSE(memory_limit(admin, std::nullopt, "build", line).has_value());
+  CHECK(memory_limit(admin, 512ULL << 20, "build", line) == 512ULL << 20);
+  CHECK(line.empty());
+  admin.max_memory = 1ULL << 30;
+  CHECK(memory_limit(admin, std::nullopt, "build", line) == 1ULL << 30);
+  CHECK(line.empty());
+  CHECK(memory_limit(admin, 512ULL << 20, "build", line) == 512ULL << 20);
+  CHECK(line.empty());
+  CHECK(memory_limit(admin, 4ULL << 30, "build", line) == 1ULL << 30);
+  CHECK(line == clamped("policy memory 4GiB of step 'build'", "1GiB"));
+}
+
+TEST_CASE("memory sizes: binary units, no bare numbers, 1MiB to 1024TiB") {
+  CHECK(parse_byte_size("512MiB").value == 512ULL << 20);
+  CHECK(parse_byte_size("64 MiB").value == 64ULL << 20);
+  CHECK(parse_byte_size("1.5GiB").value == 3ULL << 29);
+  CHECK(parse_byte_size("2048KiB").value == 2ULL << 20);
+  for (const char* bad : {"512", "512MB", "0MiB", "512KiB", "-1GiB", "MiB", "1.2.3MiB", "2048TiB", ""}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_byte_size(bad).ok);
+  }
+  CHECK(format_byte_size(512ULL << 20) == "512MiB");
+  CHECK(format_byte_size(3ULL << 29) == "1.5GiB");
 }

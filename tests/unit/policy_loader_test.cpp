@@ -117,7 +117,9 @@ TEST_CASE("step settings merge key by key over the defaults, whatever the file o
   CHECK(build.backoff.initial == 10s);
   CHECK(build.backoff.factor == doctest::Approx(3.0));
   CHECK(build.backoff.max == 2min);
+  CHECK(build.memory == 512ULL << 20);  // inherited from the defaults
   const StepSettings& deploy = p.settings_for("deploy");
+  CHECK(deploy.memory == 2ULL << 30);
   CHECK(deploy.timeout == 20min);
   CHECK(deploy.starvation.cpu_wait == doctest::Approx(0.4));
   CHECK(deploy.starvation.cpu_share == doctest::Approx(0.3));
@@ -204,7 +206,7 @@ TEST_CASE("each invalid input names its line, column and what was expected") {
       {"unknown top-level key", "version: 1\nrulez: []\n", 2, 1,
        "unknown key 'rulez' in the policy (did you mean 'rules'?)"},
       {"unknown key, no close one", "version: 1\ndefaults:\n  colour: red\n", 3, 3,
-       "unknown key 'colour' in 'defaults' (expected one of timeout, grace, backoff, starvation)"},
+       "unknown key 'colour' in 'defaults' (expected one of timeout, grace, memory, backoff, starvation)"},
       {"unknown key in a step", "version: 1\nsteps:\n  build: {timout: 5m}\n", 3, 11,
        "unknown key 'timout' in step 'build' (did you mean 'timeout'?)"},
       {"YAML merge key", "version: 1\ndefaults:\n  <<: {timeout: 5m}\n", 3, 3,
@@ -238,6 +240,8 @@ TEST_CASE("each invalid input names its line, column and what was expected") {
        "expected a number from 1 to 100, got '0.5'"},
       {"backoff initial above max", "version: 1\ndefaults:\n  backoff: {initial: 5m}\n", 3, 12,
        "initial 5m is longer than max 1m"},
+      {"memory without a unit", "version: 1\ndefaults:\n  memory: 512\n", 3, 11,
+       "expected a memory size such as 512MiB or 2GiB"},
       {"starvation fraction 0", "version: 1\ndefaults:\n  starvation: {cpu_wait: 0}\n", 3, 26,
        "expected a fraction in (0, 1], got '0'"},
       {"starvation fraction as text", "version: 1\nsteps:\n  b: {starvation: {cpu_share: x}}\n", 3,

@@ -1,0 +1,220 @@
+#include "executor/platform/cgroup_containment.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "executor/platform/cgroup_fs.hpp"
+#include "executor/platform/pidfd_signal.hpp"
+#include "executor/platform/proc_tree.hpp"
+#include "executor/platform/process_group_containment.hpp"
+
+namespace jobwarden::platform {
+namespace {
+
+// "" when a cgroup can be made under `dir`, else why not. The probe also
+// tells whether cgroup.kill exists there.
+std::string probe_writable(const std::string& dir, bool* has_kill = nullptr) {
+  const std::string probe = dir + "/jobwarden-probe-" + std::to_string(::getpid());
+  if (::mkdir(probe.c_str(), 0755) == 0) {
+    if (has_kill != nullptr) *has_kill = ::access((probe + "/cgroup.kill").c_str(), F_OK) == 0;
+    (void)::rmdir(probe.c_str());
+    return "";
+  }
+  switch (errno) {
+    case EROFS: return dir + " is read-only";
+    case EACCES:
+    case EPERM: return dir + " is not writable (not root, not delegated)";
+    case ENOENT: return dir + " does not exist";
+    default: return dir + ": " + std::strerror(errno);
+  }
+}
+
+bool has_word(const std::string& text, const std::string& word) {
+  std::size_t at = 0;
+  while ((at = text.find(word, at)) != std::string::npos) {
+    const bool starts = at == 0 || text[at - 1] == ' ';
+    const std::size_t end = at + word.size();
+    if (starts && (end == text.size() || text[end] == ' ' || text[end] == '\n')) return true;
+    at = end;
+  }
+  return false;
+}
+
+// The memory controller for the leaves under `dir`: already enabled, or
+// enabled now (refused when `dir` holds processes itself and is not the
+// root: the kernel's "no internal processes" rule).
+bool enable_v2_memory(const std::string& dir) {
+  std::string text;
+  if (read_small_file((dir + "/cgroup.subtree_control").c_str(), text) && has_word(text, "memory")) return true;
+  if (!read_small_file((dir + "/cgroup.controllers").c_str(), text) || !has_word(text, "memory")) return false;
+  return write_cgroup_file(dir + "/cgroup.subtree_control", "+memory").empty();
+}
+
+struct Discovered {
+  CgroupPlan plan;
+  std::string how;
+};
+
+// The v1 memory cgroup beside the leaves (hybrid hosts): under our own v1
+// memory cgroup. Returns the memory part of the description.
+std::string plan_v1_memory(const CgroupMounts& mounts, const OwnCgroups& own, CgroupPlan& plan) {
+  if (mounts.v1_memory.mount_point.empty()) return "memory: none (no memory controller in cgroup v2 or v1)";
+  const std::string dir = cgroup_dir(mounts.v1_memory, own.v1_memory);
+  if (dir.empty()) return "memory: none (our v1 memory cgroup is not visible)";
+  if (const std::string why = probe_writable(dir); !why.empty()) return "memory: none (" + why + ")";
+  plan.v1_memory_parent = dir;
+  return "memory: a v1 memory cgroup per attempt under " + dir + " (cgroup v2 has no memory controller here)";
+}
+
+core::Result<Discovered, std::string> discover(const std::string& cgroup_parent) {
+  const CgroupMounts mounts = discover_cgroup_mounts();
+  if (mounts.v2.mount_point.empty()) return core::unexpected(std::string("no cgroup v2 hierarchy is mounted"));
+  const OwnCgroups own = own_cgroups();
+  const std::string where = cgroup_parent.empty() ? own.v2 : cgroup_parent;
+  const std::string dir = cgroup_dir(mounts.v2, where);
+  if (dir.empty()) {
+    return core::unexpected("cgroup " + where + " is not visible under " + mounts.v2.mount_point);
+  }
+  if (!cgroup_parent.empty()) (void)::mkdir(dir.c_str(), 0755);  // the admin's; EEXIST is fine
+  bool has_kill = false;
+  if (const std::string why = probe_writable(dir, &has_kill); !why.empty()) return core::unexpected(why);
+  Discovered d;
+  d.plan.v2_parent = dir;
+  d.how = "cgroup v2 leaf per attempt under " + dir + " (" +
+          (cgroup_parent.empty() ? "jobwarden's own cgroup" : "cgroup_parent of the admin configuration") + "), " +
+          (has_kill ? "killed by cgroup.kill" : "killed by freeze + SIGKILL (no cgroup.kill)") + "; ";
+  d.plan.v2_memory = enable_v2_memory(dir);
+  d.how += d.plan.v2_memory ? "memory: the v2 memory controller" : plan_v1_memory(mounts, own, d.plan);
+  return d;
+}
+
+// Leaves of jobwardens that died without removing them ("jobwarden-PID-N",
+// "jobwarden-probe-PID", PID no longer alive) are removed when empty; a
+// populated one is left to its guardian or to `gitlab cleanup`.
+void remove_stale_leaves(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    const char* digits = nullptr;
+    if (name.rfind("jobwarden-probe-", 0) == 0) {
+      digits = name.c_str() + 16;
+    } else if (name.rfind("jobwarden-", 0) == 0) {
+      digits = name.c_str() + 10;
+    } else {
+      continue;
+    }
+    const int pid = std::atoi(digits);
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) (void)::rmdir((dir + "/" + name).c_str());
+  }
+  ::closedir(d);
+}
+
+}  // namespace
+
+CgroupContainment::CgroupContainment(CgroupPlan plan, std::string how)
+    : m_plan(std::move(plan)), m_how(std::move(how)), m_foreign(existing_descendants()) {
+  remove_stale_leaves(m_plan.v2_parent);
+  if (!m_plan.v1_memory_parent.empty()) remove_stale_leaves(m_plan.v1_memory_parent);
+}
+
+CgroupContainment::~CgroupContainment() {
+  if (m_leaf) m_stuck.push_back(std::move(*m_leaf));
+  for (CgroupLeaf& leaf : m_stuck) {
+    leaf.kill();
+    (void)leaf.remove();
+  }
+}
+
+std::string CgroupContainment::prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) {
+  end_attempt();  // a leaf left over from an attempt that never finished
+  const std::string name = "jobwarden-" + std::to_string(::getpid()) + "-" + std::to_string(++m_attempt);
+  auto leaf = CgroupLeaf::create(m_plan, name, memory_limits_enforced() ? memory_limit : std::nullopt);
+  if (!leaf) return "could not make the step's cgroup: " + leaf.error();
+  m_leaf.emplace(std::move(*leaf));
+  join = {m_leaf->dir_fd(), m_leaf->procs_fd(), m_leaf->v1_procs_fd()};
+  return "";
+}
+
+void CgroupContainment::started(int /*main_pid*/) {}
+
+std::vector<core::ProcessInfo> CgroupContainment::members() {
+  std::vector<core::ProcessInfo> out;
+  if (!m_leaf) return out;
+  for (int pid : m_leaf->pids()) {
+    const auto p = read_proc_stat(pid);
+    if (!p || p->state == 'Z' || p->state == 'X') continue;
+    out.push_back({p->pid, p->ppid, p->pgid, p->sid, p->state, command_line(p->pid, p->comm)});
+  }
+  return out;
+}
+
+std::vector<int> CgroupContainment::member_pids() { return m_leaf ? m_leaf->pids() : std::vector<int>{}; }
+
+// SIGKILL goes to the whole leaf at once (members forked meanwhile too);
+// SIGTERM to each member still in the leaf after its pidfd was opened.
+void CgroupContainment::send(const std::vector<core::ProcessInfo>& targets, int sig) {
+  if (!m_leaf) return;
+  if (sig == SIGKILL) {
+    m_leaf->kill();
+    return;
+  }
+  std::vector<int> pids;
+  for (const auto& p : targets) pids.push_back(p.pid);
+  signal_members(pids, sig, [&](const std::vector<int>&) { return m_leaf->pids(); });
+}
+
+bool CgroupContainment::empty() { return !m_leaf || !m_leaf->populated(); }
+
+bool CgroupContainment::claim_reaped(int pid) { return m_foreign.erase(pid) == 0; }
+
+void CgroupContainment::read_evidence(core::AttemptUsage& usage) {
+  if (!m_leaf) return;
+  usage.containment = "cgroup v2 leaf " + m_leaf->path() +
+                      (m_leaf->v1_memory_path().empty() ? "" : " + v1 memory cgroup " + m_leaf->v1_memory_path());
+  usage.oom_kills = m_leaf->oom_kills();
+  usage.peak_memory_bytes = m_leaf->peak_memory();
+  if (const auto cpu = m_leaf->cpu_usage_usec()) usage.cpu_seconds = static_cast<double>(*cpu) / 1e6;
+}
+
+std::vector<std::string> CgroupContainment::cgroup_paths() const {
+  std::vector<std::string> paths;
+  if (!m_leaf) return paths;
+  paths.push_back(m_leaf->path());
+  if (!m_leaf->v1_memory_path().empty()) paths.push_back(m_leaf->v1_memory_path());
+  return paths;
+}
+
+// A leaf a survivor keeps busy (uninterruptible sleep) is kept and retried;
+// its members are written off so they are not the next attempt's.
+void CgroupContainment::end_attempt() {
+  std::erase_if(m_stuck, [](CgroupLeaf& leaf) { return leaf.remove(); });
+  if (!m_leaf) return;
+  if (!m_leaf->remove()) {
+    for (int pid : m_leaf->pids()) m_foreign.insert(pid);
+    m_stuck.push_back(std::move(*m_leaf));
+  }
+  m_leaf.reset();
+}
+
+core::Result<std::unique_ptr<Containment>, std::string> choose_containment(policy::CgroupMode mode,
+                                                                           const std::string& cgroup_parent,
+                                                                           bool subreaper) {
+  using Owned = std::unique_ptr<Containment>;
+  if (!subreaper || mode == policy::CgroupMode::off) {
+    const std::string why = !subreaper ? "tree kill is off" : "features.cgroup: off in the admin configuration";
+    if (mode == policy::CgroupMode::required) return core::unexpected("features.cgroup is required, but " + why);
+    return Owned(std::make_unique<ProcessGroupContainment>(subreaper, "no cgroup: " + why));
+  }
+  auto found = discover(cgroup_parent);
+  if (found) return Owned(std::make_unique<CgroupContainment>(found->plan, found->how));
+  if (mode == policy::CgroupMode::required) return core::unexpected("features.cgroup is required, but " + found.error());
+  return Owned(std::make_unique<ProcessGroupContainment>(true, "no cgroup: " + found.error()));
+}
+
+}  // namespace jobwarden::platform

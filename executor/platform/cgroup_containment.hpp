@@ -1,0 +1,67 @@
+#pragma once
+// The step in a cgroup v2 leaf of its own, one per attempt:
+//   membership  the leaf's cgroup.procs (exact; nothing escapes by setsid,
+//               double fork or reparenting)
+//   kill        cgroup.kill (else freeze, SIGKILL each member, thaw)
+//   empty       cgroup.events "populated 0"
+//   evidence    cpu.stat, cpu.pressure; OOM kills and peak memory from the
+//               v2 memory controller, or on hybrid hosts from a v1 memory
+//               cgroup made beside the leaf.
+// The leaf is made before the step starts (the child is born in it, or
+// joins it before exec) and removed after every attempt, a failed start
+// included.
+
+#include <memory>
+#include <optional>
+#include <unordered_set>
+
+#include "executor/platform/cgroup_leaf.hpp"
+#include "executor/platform/containment.hpp"
+#include "policy/admin_config.hpp"
+
+namespace jobwarden::platform {
+
+class CgroupContainment final : public Containment {
+ public:
+  // `how`: the plan's description for the log (where, why, memory).
+  CgroupContainment(CgroupPlan plan, std::string how);
+  ~CgroupContainment() override;
+
+  std::string description() const override { return m_how; }
+  bool memory_limits_enforced() const override { return m_plan.v2_memory || !m_plan.v1_memory_parent.empty(); }
+  std::string prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) override;
+  void started(int main_pid) override;
+  std::vector<core::ProcessInfo> members() override;
+  std::vector<int> member_pids() override;
+  void send(const std::vector<core::ProcessInfo>& targets, int sig) override;
+  bool empty() override;
+  bool claim_reaped(int pid) override;
+  void read_evidence(core::AttemptUsage& usage) override;
+  std::vector<std::string> cgroup_paths() const override;
+  void end_attempt() override;
+
+  const CgroupLeaf* leaf() const { return m_leaf ? &*m_leaf : nullptr; }
+
+ private:
+  CgroupPlan m_plan;
+  std::string m_how;
+  std::optional<CgroupLeaf> m_leaf;
+  std::vector<CgroupLeaf> m_stuck;  // leaves a survivor kept busy; retried at the end
+  std::unordered_set<int> m_foreign;
+  int m_attempt = 0;
+};
+
+// The containment for this host and admin configuration, or why there is
+// none when the cgroup is `required`:
+//   off       process group + subreaper, "features.cgroup: off"
+//   auto      a cgroup v2 leaf under `cgroup_parent` (a path in the v2
+//             hierarchy; made when missing) or under jobwarden's own cgroup,
+//             when that is writable (root, or delegated); else the process
+//             group + subreaper, with the reason
+//   required  the cgroup, or an error naming the reason
+// `subreaper` is false only with the tree-kill kill-switch (no cgroup then).
+core::Result<std::unique_ptr<Containment>, std::string> choose_containment(policy::CgroupMode mode,
+                                                                           const std::string& cgroup_parent,
+                                                                           bool subreaper);
+
+}  // namespace jobwarden::platform

@@ -1,0 +1,131 @@
+// The cgroup per attempt end to end, as root on this host's real hierarchy:
+// memory limits and OOM from the kernel's count, the fallback chain on a
+// read-only hierarchy and its log line, `features.cgroup: required`.
+// Skipped, with the reason, only where no cgroup v2 leaf can be made.
+#include <doctest/doctest.h>
+
+#include <dirent.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "executor/platform/cgroup_fs.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/proc_check.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
+
+using namespace jobwarden::testing;
+using nlohmann::json;
+
+namespace {
+
+const std::string k_jw = jobwarden_binary();
+const std::string k_helper = tree_helper();
+
+std::vector<std::string> jw_run(std::vector<std::string> options, std::vector<std::string> command) {
+  std::vector<std::string> argv{k_jw, "run", "--ci", "generic"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
+// jobwarden's leaf parent (its own v2 cgroup is ours), or "" when no leaf
+// can be made here.
+std::string leaf_parent() {
+  namespace p = jobwarden::platform;
+  const std::string dir = p::cgroup_dir(p::discover_cgroup_mounts().v2, p::own_cgroups().v2);
+  if (dir.empty()) return "";
+  const std::string probe = dir + "/jobwarden-test-probe-" + std::to_string(getpid());
+  if (mkdir(probe.c_str(), 0755) != 0) return "";
+  rmdir(probe.c_str());
+  return dir;
+}
+
+std::size_t leaves_of(const std::string& dir, int jobwarden_pid) {
+  std::size_t n = 0;
+  const std::string prefix = "jobwarden-" + std::to_string(jobwarden_pid) + "-";
+  if (DIR* d = opendir(dir.c_str())) {
+    while (const dirent* e = readdir(d)) n += std::string(e->d_name).rfind(prefix, 0) == 0 ? 1 : 0;
+    closedir(d);
+  }
+  return n;
+}
+
+// The command line that runs `argv` with the cgroup v2 mount read-only (a
+// private mount namespace: nothing outside it changes).
+std::vector<std::string> with_readonly_cgroup2(const std::vector<std::string>& argv) {
+  const std::string mount = jobwarden::platform::discover_cgroup_mounts().v2.mount_point;
+  std::vector<std::string> out{"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                               "mount -o remount,bind,ro \"$0\" && exec \"$@\"", mount};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+#define REQUIRE_CGROUP(parent)                                                                  \
+  const std::string parent = leaf_parent();                                                     \
+  if (parent.empty()) {                                                                         \
+    MESSAGE("skipped: no writable cgroup v2 hierarchy here (not root, or no cgroup2 mounted)"); \
+    return;                                                                                     \
+  }
+
+}  // namespace
+
+TEST_CASE("a policy memory limit and an allocation beyond it: oom from the kernel's count, a system failure") {
+  REQUIRE_CGROUP(parent);
+  TempDir dir;
+  const std::string policy = dir.write("p.yml", "version: 1\ndefaults: {memory: 64MiB}\n");
+  ChildProcess jw(jw_run({"--policy", policy, "--report", dir.file("r.json")}, {k_helper, "alloc", "512"}));
+  const auto r = jw.wait();
+  CAPTURE(r.err);
+  REQUIRE_FALSE(r.hung);
+  CHECK(r.exit_code == 75);  // oom: system_failure by the built-in fallback
+  CHECK(contains(r.err, "jobwarden: memory limit: 64MiB per attempt"));
+  CHECK(contains(r.err, "jobwarden: attempt 1 of 1: oom (killed by SIGKILL (not sent by jobwarden), code 137)"));
+  CHECK(contains(r.err, "OOM kill (kernel count)"));
+  const json a = json::parse(read_file(dir.file("r.json")))["attempts"][0];
+  CHECK(a["outcome"] == "oom");
+  CHECK(a["oom_kills"].get<int>() >= 1);
+  CHECK(a["peak_memory_bytes"].get<long long>() <= 64LL << 20);
+  CHECK(contains(a["containment"].get<std::string>(), "cgroup v2 leaf " + parent + "/jobwarden-"));
+  CHECK(leaves_of(parent, jw.pid()) == 0);
+}
+
+TEST_CASE("the admin's max_memory caps the policy's memory, says so, and the cap holds") {
+  REQUIRE_CGROUP(parent);
+  TempDir dir;
+  const std::string admin = dir.write("admin.yml", "version: 1\nceilings: {max_memory: 64MiB}\n");
+  const std::string policy = dir.write("p.yml", "version: 1\ndefaults: {memory: 1GiB}\n");
+  const auto r = run_child(jw_run({"--admin-config", admin, "--policy", policy}, {k_helper, "alloc", "512"}));
+  CAPTURE(r.err);
+  CHECK(contains(r.err, "policy memory 1GiB of step 'default' exceeds the admin ceiling 64MiB: clamped to 64MiB (" +
+                            admin + ")"));
+  CHECK(contains(r.err, ": oom ("));
+  CHECK(r.exit_code == 75);
+}
+
+TEST_CASE("a read-only cgroup hierarchy falls back to the process group and subreaper, and says why") {
+  REQUIRE_CGROUP(parent);
+  const auto r = run_child(with_readonly_cgroup2(jw_run({"--timeout", "1s"}, {k_helper, "grandchild"})));
+  CAPTURE(r.err);
+  REQUIRE(contains(r.out, "all-ready 2"));
+  CHECK(r.exit_code == 124);
+  CHECK(contains(r.err, "jobwarden: containment: no cgroup: " + parent + " is read-only: process group + subreaper"));
+  CHECK(surviving(ready_pids(r.out)).empty());
+}
+
+TEST_CASE("features.cgroup: required without a usable cgroup is a system failure with the reason") {
+  REQUIRE_CGROUP(parent);
+  TempDir dir;
+  const std::string admin = dir.write("admin.yml", "version: 1\nfeatures: {cgroup: required}\n");
+  const auto r = run_child(with_readonly_cgroup2(jw_run({"--admin-config", admin}, {"echo", "never-runs"})));
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 75);
+  CHECK_FALSE(contains(r.out, "never-runs"));
+  CHECK(contains(r.err, "verdict: system_failure: not started: features.cgroup is required, but " + parent +
+                            " is read-only"));
+  const auto ok = run_child(jw_run({"--admin-config", admin}, {"echo", "runs"}));
+  CHECK(ok.exit_code == 0);
+  CHECK(contains(ok.out, "runs"));
+}
