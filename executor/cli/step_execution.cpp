@@ -20,8 +20,8 @@ core::StepResult refuse_without_cgroup(const std::string& why, core::JobLog& log
   r.reason = why;
   r.step_exit_code = 1;
   r.exit_code = log.dialect().exit_code(r.action, r.step_exit_code);
-  log.verdict(log.dialect().verdict_text(r.action, "verdict: system_failure: not started: " + why + "; " +
-                                                       log.dialect().describe_exit(r.action, r.step_exit_code)));
+  log.verdict(r.action, "verdict: system_failure: not started: " + why + "; " +
+                            log.dialect().describe_exit(r.action, r.step_exit_code));
   return r;
 }
 
