@@ -307,13 +307,13 @@ TEST_CASE("each invalid input names its line, column and what was expected") {
   for (const auto& c : cases) check_single_error(c);
 }
 
-// Hostile input: refused with one clean error, quickly, without a crash.
+// Hostile input: refused with one clean error, without a crash. A hang is caught
+// by ctest's per-test timeout; how fast the loader refuses is not judged here
+// (speed is measured in bench/, never asserted in a test).
 namespace {
 
-LoadResult load_timed(const std::string& text) {
-  const auto start = std::chrono::steady_clock::now();
+LoadResult load_refused(const std::string& text) {
   LoadResult r = load_policy(text, "hostile.yml");
-  CHECK(std::chrono::steady_clock::now() - start < 2s);
   CHECK_FALSE(r.ok());
   CHECK_FALSE(r.errors.empty());
   return r;
@@ -330,7 +330,7 @@ std::string repeat(std::string_view piece, std::size_t n) {
 
 TEST_CASE("100000 nested flow brackets are refused before yaml-cpp recurses") {
   for (const char* open : {"[", "{a: "}) {
-    const LoadResult r = load_timed("version: 1\nrules: " + repeat(open, 100'000));
+    const LoadResult r = load_refused("version: 1\nrules: " + repeat(open, 100'000));
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].line == 2);
     CHECK(r.errors[0].message.find("nesting deeper than") != std::string::npos);
@@ -338,12 +338,12 @@ TEST_CASE("100000 nested flow brackets are refused before yaml-cpp recurses") {
 }
 
 TEST_CASE("deep block nesting, on one line or by indentation, is refused") {
-  const LoadResult dashes = load_timed("version: 1\nrules:\n" + repeat("- ", 100'000) + "x\n");
+  const LoadResult dashes = load_refused("version: 1\nrules:\n" + repeat("- ", 100'000) + "x\n");
   REQUIRE(dashes.errors.size() == 1);
   CHECK(dashes.errors[0].line == 3);
   std::string stairs = "version: 1\n";
   for (int i = 0; i < 1000; ++i) stairs += std::string(static_cast<std::size_t>(i), ' ') + "a:\n";
-  const LoadResult r = load_timed(stairs);
+  const LoadResult r = load_refused(stairs);
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].message.find("nesting deeper than") != std::string::npos);
 }
@@ -357,7 +357,7 @@ TEST_CASE("an alias bomb is bounded by the count of nodes read") {
             "*l" + std::to_string(level - 1) + "]}\n";
   }
   bomb += repeat("  - {name: x, when: {step: *l9}}\n", 3);
-  const LoadResult r = load_timed(bomb);
+  const LoadResult r = load_refused(bomb);
   INFO(all_errors(r));
   CHECK(r.errors.size() <= k_max_policy_errors + 1);
 }
@@ -368,29 +368,29 @@ TEST_CASE("a long list aliased by many rules hits the node budget") {
   for (int i = 0; i < 99; ++i) {
     text += "  - {name: r" + std::to_string(i) + ", when: {exit_codes: *codes}}\n";
   }
-  const LoadResult r = load_timed(text);
+  const LoadResult r = load_refused(text);
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].line == 0);
   CHECK(r.errors[0].message.find("YAML nodes to read") != std::string::npos);
 }
 
 TEST_CASE("a 2 MiB policy is refused without being parsed") {
-  const LoadResult r = load_timed("version: 1\n" + repeat("# padding\n", 210'000));
+  const LoadResult r = load_refused("version: 1\n" + repeat("# padding\n", 210'000));
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].line == 0);
   CHECK(r.errors[0].message.find("at most 1 MiB") != std::string::npos);
 }
 
 TEST_CASE("NUL bytes, control characters and invalid UTF-8 are positioned errors") {
-  const LoadResult nul = load_timed(std::string("version: 1\nflaky: pa\0ss\n", 22));
+  const LoadResult nul = load_refused(std::string("version: 1\nflaky: pa\0ss\n", 22));
   REQUIRE(nul.errors.size() == 1);
   CHECK(nul.errors[0].line == 2);
   CHECK(nul.errors[0].column == 10);
   CHECK(nul.errors[0].message.find("NUL byte") != std::string::npos);
-  const LoadResult bell = load_timed("version: 1\n\x07");
+  const LoadResult bell = load_refused("version: 1\n\x07");
   REQUIRE(bell.errors.size() == 1);
   CHECK(bell.errors[0].message.find("control character 0x07") != std::string::npos);
-  const LoadResult latin1 = load_timed("version: 1\nrules:\n  - name: caf\xe9\n");
+  const LoadResult latin1 = load_refused("version: 1\nrules:\n  - name: caf\xe9\n");
   REQUIRE(latin1.errors.size() == 1);
   CHECK(latin1.errors[0].line == 3);
   CHECK(latin1.errors[0].column == 14);
