@@ -126,9 +126,11 @@ def cancel_tree(test, argv, env, cwd, cancel):
     """Starts argv (running TREE_COMMAND) in a session of its own, calls
     cancel(proc) once the tree is up, reads the log to EOF (jobwarden has
     exited), and checks the exit is not 0 and that every member of the tree is
-    gone. Returns the log after the cancel, colour sequences removed."""
+    gone. Returns the log after the cancel, colour sequences removed. Whatever
+    the outcome, nothing it started is left running."""
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
+    pids = {}
     try:
         log = read_until(proc, "set-42-up")
         pids = {line.split()[0]: int(line.split()[1]) for line in log.splitlines()
@@ -138,12 +140,15 @@ def cancel_tree(test, argv, env, cwd, cancel):
         cancel(proc)
         rest = proc.stdout.read().decode(errors="replace")
         proc.wait(timeout=HANG_LIMIT)
+        test.assertNotEqual(proc.returncode, 0, log + rest)
+        for role, cmdline in TREE_MEMBERS.items():
+            eventually(lambda: not alive(pids[role], cmdline), f"{role} ({cmdline}) gone")
+        return plain(rest)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         proc.stdout.close()
-    test.assertNotEqual(proc.returncode, 0, log + rest)
-    for role, cmdline in TREE_MEMBERS.items():
-        eventually(lambda: not alive(pids[role], cmdline), f"{role} ({cmdline}) gone")
-    return plain(rest)
+        for role, pid in pids.items():
+            if alive(pid, TREE_MEMBERS[role]):
+                os.kill(pid, signal.SIGKILL)
