@@ -1,6 +1,6 @@
 #pragma once
 // The CI dialects of `jobwarden run --ci ...`: how each CI wants its log
-// sections, annotations and exit codes (PRODUCT.md §5, ci-integration.md).
+// sections, annotations and exit codes (README.md, "Exit codes" and "CI integrations").
 // Pure functions of their inputs.
 
 #include <functional>
@@ -39,7 +39,7 @@ std::optional<ColourMode> parse_colour_mode(std::string_view text);
 bool colour_wanted(ColourMode mode, const EnvLookup& env, bool ci_renders_colour, bool log_is_terminal,
                    const char* no_color_job = nullptr);
 
-// Exit codes shared by every dialect of `jobwarden run` (PRODUCT.md §5).
+// Exit codes shared by every dialect of `jobwarden run` (README.md, "Exit codes").
 inline constexpr int k_exit_unstable = 79;
 inline constexpr int k_exit_system_failure = 75;  // EX_TEMPFAIL: retry me elsewhere
 inline constexpr int k_exit_usage = 64;           // EX_USAGE

@@ -1,6 +1,6 @@
 #pragma once
 // Classification: the evidence gathered about one attempt -> an Outcome, and
-// the starvation assessment of PRODUCT.md §4. Pure functions.
+// the starvation assessment (docs/classification.md). Pure functions.
 
 #include <optional>
 #include <string>

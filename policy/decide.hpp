@@ -1,7 +1,7 @@
 #pragma once
 // The decision engine: after each attempt, what happens next. Pure.
 //
-// Semantics (PRODUCT.md §4):
+// Semantics (docs/policy.md, "How a decision is made"):
 //  * success on the first attempt -> pass; success after a retry -> `flaky`.
 //  * a cancelled attempt skips the rules: the fallback for `cancelled` applies.
 //  * otherwise the first rule whose conditions all hold decides. With

@@ -1,5 +1,5 @@
 #pragma once
-// The policy loader: `.jobwarden.yml` text (PRODUCT.md §4, version 1) -> Policy.
+// The policy loader: `.jobwarden.yml` text (docs/policy.md, version 1) -> Policy.
 // The only user of yaml-cpp; nothing it throws leaves these functions.
 //
 // Contract:

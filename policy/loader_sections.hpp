@@ -1,6 +1,6 @@
 #pragma once
 // INTERNAL to the policy loader: readers of the sections of a version 1
-// policy (PRODUCT.md §4). Each reports its errors through the YamlReader and
+// policy (docs/policy.md). Each reports its errors through the YamlReader and
 // fills in what it could read.
 
 #include <map>

@@ -80,7 +80,7 @@ struct Policy {
 // oom is a system failure, every other outcome fails.
 std::map<Outcome, Action> builtin_fallback();
 
-// The conservative policy used when the repository has none (PRODUCT.md §4):
+// The conservative policy used when the repository has none (README.md, "The policy"):
 // red fails, a starved timeout retries once then is a system failure, oom is a
 // system failure, everything else fails. Defined once, as the commented YAML
 // of embedded_default_policy_yaml() (loader.hpp), and loaded from it

@@ -42,7 +42,7 @@ std::size_t utf8_length(std::string_view s) {
   return n;
 }
 
-// YAML's printable set (1.2 §5.1) without the C0 controls but tab, LF and CR.
+// YAML 1.2's printable set (its c-printable production) without the C0 controls but tab, LF and CR.
 bool is_control(unsigned char b) {
   return (b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The GitLab Runner custom-executor contract (shared/docs/gitlab-custom-executor.md),
+// The GitLab Runner custom-executor contract (docs/gitlab.md),
 // as pure functions: stage kinds, the driver's exit codes and BUILD_EXIT_CODE_FILE,
 // the job's deadline, and where concurrent jobs build.
 
@@ -21,7 +21,7 @@ enum class StageKind {
   runner,  // prepare_script, get_sources, caches, artifacts, ...: the admin's policy applies
 };
 
-// Every stage name of the spec's section 6 is known; an unknown name is
+// Every stage name of docs/gitlab.md ("Stages") is known; an unknown name is
 // treated as a runner stage (forward compatibility), and `known` says so.
 struct StageInfo {
   StageKind kind = StageKind::runner;

@@ -1,5 +1,5 @@
 #pragma once
-// The command line (PRODUCT.md §3). Returns the process exit code; never
+// The command line (README.md, "Usage"). Returns the process exit code; never
 // throws (the caller still keeps a last catch-all, see main.cpp).
 
 namespace jobwarden::cli {

@@ -1,6 +1,6 @@
 #pragma once
 // `jobwarden gitlab config|prepare|run|cleanup`: the GitLab Runner custom
-// executor driver (shared/docs/gitlab-custom-executor.md). Exit codes follow
+// executor driver (docs/gitlab.md). Exit codes follow
 // the runner's contract: 0 ok, 1 build failure (real code in
 // BUILD_EXIT_CODE_FILE), 2 system failure.
 

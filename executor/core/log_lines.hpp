@@ -1,5 +1,5 @@
 #pragma once
-// The text of jobwarden's job-log lines (PRODUCT.md §6), as pure functions
+// The text of jobwarden's job-log lines (docs/classification.md, "Evidence"), as pure functions
 // so that their wording is unit-tested and shared by every dialect.
 
 #include <string>

@@ -100,7 +100,7 @@ std::vector<std::string> GitlabRunnerEmulator::environment() const {
 
 ChildResult GitlabRunnerEmulator::config() {
   auto r = run_child(argv({"config"}), environment(), std::chrono::milliseconds(30'000), m_tmp.path());
-  // After config_exec the runner knows the dirs (spec section 3).
+  // After config_exec the runner knows the dirs (docs/gitlab.md, "The calls of one job").
   m_variables["CI_BUILDS_DIR"] = builds_base() + "/tok/1";
   m_variables["CI_PROJECT_DIR"] = project_dir();
   return r;

@@ -1,6 +1,6 @@
 #pragma once
 // Drives `jobwarden gitlab ...` the way gitlab-runner's custom executor does
-// (shared/docs/gitlab-custom-executor.md): a job temp dir as TMPDIR and cwd,
+// (docs/gitlab.md): a job temp dir as TMPDIR and cwd,
 // response.json, the runner's environment (TMPDIR, BUILD_FAILURE_EXIT_CODE,
 // SYSTEM_FAILURE_EXIT_CODE, BUILD_EXIT_CODE_FILE, JOB_RESPONSE_FILE,
 // CUSTOM_ENV_*), each call in its own process group, stage scripts in the

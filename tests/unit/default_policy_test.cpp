@@ -1,5 +1,5 @@
 // The embedded default policy is defined once, as commented YAML: it loads
-// cleanly and decides as PRODUCT.md §4 promises. The shipped examples load.
+// cleanly and decides as README.md ("The policy") promises. The shipped examples load.
 
 #include <doctest/doctest.h>
 

@@ -17,7 +17,7 @@ adapters::EnvLookup env_of(std::map<std::string, std::string> vars) {
 }
 }  // namespace
 
-TEST_CASE("the generic exit codes of PRODUCT section 5") {
+TEST_CASE("the generic exit codes of README's exit-code table") {
   CHECK(adapters::generic_exit_code(Action::pass, 3) == 0);
   CHECK(adapters::generic_exit_code(Action::fail, 3) == 3);
   CHECK(adapters::generic_exit_code(Action::fail, 124) == 124);
