@@ -101,6 +101,20 @@ class BuildkiteDialect final : public GenericDialect {
   std::string annotation(policy::Action a, const std::string&) const override {
     return a == policy::Action::pass ? "" : "^^^ +++\n";
   }
+  // Never 125: the agent reports any 125 as -1 with process_run_error ("agent
+  // lost"), which users' retry rules for lost agents would match.
+  int exit_code(policy::Action a, int step_code) const override {
+    const int code = generic_exit_code(a, step_code);
+    return code == k_buildkite_setup_failure ? 1 : code;
+  }
+  std::string describe_exit(policy::Action a, int step_code) const override {
+    const int code = generic_exit_code(a, step_code);
+    if (code != k_buildkite_setup_failure) return "exit code " + std::to_string(code);
+    return "exit code 1 (the step's 125 would read as -1, agent lost, in Buildkite)";
+  }
+
+ private:
+  static constexpr int k_buildkite_setup_failure = 125;
 };
 
 constexpr std::array<std::pair<CiKind, std::string_view>, 5> k_kinds{{

@@ -9,6 +9,7 @@ Outcome classify(const Ending& e) {
   // and an OOM kill explains a death better than anything else.
   if (e.start_failed) return Outcome::error;
   if (e.oom_killed) return Outcome::oom;
+  if (e.ci_abort) return Outcome::cancelled;
   // A death by a signal jobwarden did not send (a SIGSEGV in the SIGTERM
   // handler, an outside SIGKILL) is `signal` even after a deadline or a
   // cancel: blaming our own SIGTERM would hide a crash.

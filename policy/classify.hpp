@@ -18,6 +18,8 @@ struct Ending {
   std::optional<int> exit_code;      // WIFEXITED
   std::optional<int> term_signal;    // WIFSIGNALED
   bool signal_sent_by_us = false;    // we had sent term_signal to the tree before it died
+  bool ci_abort = false;             // the CI's own abort reached the step first (Jenkins SIGTERMs
+                                     // the step's processes, then jobwarden): a cancel, not a crash
 };
 
 Outcome classify(const Ending& ending);

@@ -42,6 +42,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("--timeout", a.timeout, "Per-attempt timeout, e.g. 90s, 15m, 1h30m")->envname("JOBWARDEN_TIMEOUT");
   run->add_option("--grace", a.grace, "SIGTERM -> SIGKILL grace for the whole tree")->envname("JOBWARDEN_GRACE");
   run->add_option("--report", o.report_file, "Write the JSON report here")->envname("JOBWARDEN_REPORT");
+  run->add_option("--junit", o.junit_file, "Write a JUnit XML report here (Surefire's rerun convention)")
+      ->envname("JOBWARDEN_JUNIT");
   run->add_option("--admin-config", o.admin_config, "Admin configuration (default /etc/jobwarden/config.yaml)")
       ->envname("JOBWARDEN_ADMIN_CONFIG");
   run->add_flag("--quiet", o.quiet, "Only warnings and the verdict")->envname("JOBWARDEN_QUIET");

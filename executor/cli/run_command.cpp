@@ -1,5 +1,6 @@
 #include "executor/cli/run_command.hpp"
 
+#include "executor/cli/ci_extras.hpp"
 #include "executor/cli/operations.hpp"
 #include "executor/cli/policy_source.hpp"
 #include "executor/core/job_log.hpp"
@@ -78,6 +79,7 @@ int run_command(const RunOptions& o) {
   if (*user) run_spawn_as(request.spawn, **user);
   request.settings = attempt_settings(o, policy.settings_for(o.step), *admin, switches, log);
   request.spawn.memory_limit_bytes = memory_limit_or_log(*admin, policy.settings_for(o.step), o.step, log);
+  fit_settings_to_ci(o.ci, request.settings, log);
   request.retries_enabled = switches.retry.on;
   const auto result = execute_step(request, policy, *admin, log);
   if (!result) return adapters::k_exit_internal;
@@ -87,6 +89,8 @@ int run_command(const RunOptions& o) {
     const auto written = platform::write_file_atomically(o.report_file, secrets.redact(io::render_report(in)));
     if (!written) log.warn("could not write the report: " + written.error());
   }
+  if (!o.junit_file.empty()) write_junit(o.junit_file, o.step, *result, secrets, log);
+  publish_to_ci(o.ci, o.step, *result, secrets, log);
   const bool step_known = o.step == "default" || policy.steps.count(o.step) != 0;
   publish_step({&*admin, operations, dialect->name(), o.step, step_known, "", &secrets}, *result, log);
   return result->exit_code;

@@ -17,6 +17,7 @@ struct RunOptions {
   adapters::CiKind ci = adapters::CiKind::generic;
   std::string policy_file;                  // "": .jobwarden.yml if present, else the default
   std::string report_file;                  // "": no report
+  std::string junit_file;                   // "": no JUnit XML
   std::string admin_config;                 // "": /etc/jobwarden/config.yaml (if present)
   std::optional<policy::Duration> timeout;  // command line / env over the policy
   std::optional<policy::Duration> grace;

@@ -24,6 +24,7 @@ struct AttemptSupervisor::State {
   std::optional<MonoTime> starvation_check{};  // a grace before the job's deadline
   bool run_ended = false;
   bool main_done = false;
+  bool signalled_before_main_ended = false;
   Phase phase = Phase::running;
 
   std::optional<MonoTime> next_wakeup(MonoTime now) const {
@@ -83,8 +84,40 @@ AttemptRecord AttemptSupervisor::run(const SpawnRequest& request, const AttemptS
       s.phase = Phase::done;
     }
   }
+  if (died_of_foreign_term(s)) await_ci_abort(s);
   finish(s);
   return rec;
+}
+
+// SIGTERM that jobwarden did not send, as a signal death or as the 143 a
+// shell exits with when its command died of it.
+bool AttemptSupervisor::died_of_foreign_term(const State& s) const {
+  static const int k_sigterm = *policy::parse_signal("SIGTERM");
+  const policy::Ending& e = s.rec.ending;
+  const bool term = (e.term_signal && *e.term_signal == k_sigterm) || (e.exit_code && *e.exit_code == 128 + k_sigterm);
+  return s.settings.foreign_term_settle > Millis{0} && s.rec.cancel_signal == 0 && s.main_done &&
+         !s.signalled_before_main_ended && term;
+}
+
+// Jenkins' process-tree killer SIGTERMs the step's processes before
+// jobwarden's own: a cancel that arrives within the settle time is that abort.
+void AttemptSupervisor::await_ci_abort(State& s) {
+  m_log.info("the step died of a SIGTERM jobwarden did not send: waiting up to " +
+             policy::format_duration(s.settings.foreign_term_settle) +
+             " for the CI's SIGTERM to jobwarden (Jenkins' abort signals the step's processes first)");
+  const MonoTime until = m_clock.now() + s.settings.foreign_term_settle;
+  while (m_clock.now() < until) {
+    const RunnerEvent ev = m_runner.wait(until);
+    if (ev.kind != RunnerEvent::Kind::cancel_requested) continue;
+    s.rec.cancel_signal = ev.cancel_signal;
+    s.rec.parent_died = ev.parent_died;
+    s.rec.ending.cancel_requested = true;
+    s.rec.ending.ci_abort = true;
+    m_log.warn("received " + policy::signal_name(ev.cancel_signal) +
+               ": the CI aborted the step (its SIGTERM reached the step's processes first); no retry");
+    return;
+  }
+  m_log.info("no SIGTERM reached jobwarden: the step's death is its own");
 }
 
 // Whether jobwarden sent `sig` to the main process: a SIGSEGV during the
@@ -100,6 +133,7 @@ static bool sent_to_main(const AttemptRecord& rec, int sig) {
 
 void AttemptSupervisor::on_main_exited(State& s, const RunnerEvent& ev) {
   s.main_done = true;
+  s.signalled_before_main_ended = !s.rec.signals.empty();
   s.rec.ending.exit_code = ev.exit_code;
   s.rec.ending.term_signal = ev.term_signal;
   s.rec.ending.signal_sent_by_us = ev.term_signal.has_value() && sent_to_main(s.rec, *ev.term_signal);

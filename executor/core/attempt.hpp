@@ -33,6 +33,12 @@ struct AttemptSettings {
   // ended by jobwarden (AttemptRecord::starved_before_job_deadline) so that
   // the verdict can be a system failure instead of the CI's timeout.
   std::optional<MonoTime> job_deadline;
+  // Jenkins' abort SIGTERMs the step's processes first and jobwarden after
+  // them (its process-tree killer, up to 5 s apart). When non-zero, a step
+  // whose main process died of a SIGTERM jobwarden did not send waits this
+  // long, after its tree is gone, for a cancel signal to jobwarden: if one
+  // comes, the attempt is `cancelled` (no retry), else it stays `signal`.
+  Millis foreign_term_settle{0};
   policy::StarvationThresholds starvation;
 };
 
@@ -80,6 +86,8 @@ class AttemptSupervisor {
   void on_cancel(State& s, int sig);
   void on_timer(State& s);
   void check_starvation_before_job_deadline(State& s);
+  bool died_of_foreign_term(const State& s) const;
+  void await_ci_abort(State& s);
   void begin_termination(State& s, const std::string& reason);
   void kill_sweep(State& s, const std::string& reason);
   void record_signal(State& s, TreeSignal sig, const std::string& reason,

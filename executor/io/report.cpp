@@ -12,15 +12,6 @@ namespace {
 
 using nlohmann::ordered_json;
 
-std::string iso8601(core::WallTime t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  const std::tm tm = *std::gmtime(&secs);  // single-threaded: the static buffer is fine
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
 
 template <typename T>
 ordered_json optional_json(const std::optional<T>& v) {
@@ -96,6 +87,16 @@ ordered_json attempt_json(const core::AttemptRecord& r, const policy::Decision& 
 }
 
 }  // namespace
+
+std::string iso8601(core::WallTime t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  const std::tm tm = *std::gmtime(&secs);  // single-threaded: the static buffer is fine
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
 
 std::string policy_hash(const std::string& text) {
   std::uint64_t h = 0xcbf29ce484222325ULL;

@@ -22,6 +22,9 @@ struct ReportInput {
   const core::StepResult* result = nullptr;
 };
 
+// "2026-05-01T12:00:00.250Z"
+std::string iso8601(core::WallTime t);
+
 // The report as pretty-printed JSON (ends with a newline).
 std::string render_report(const ReportInput& input);
 

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/proc_check.hpp"
@@ -86,4 +88,106 @@ TEST_CASE("a thread of the parent ending is not the parent's death") {
   CAPTURE(r.err);
   CHECK(r.exit_code == 0);
   CHECK_FALSE(contains(r.err, "parent process died"));
+}
+
+namespace {
+
+const char* k_retry_three = R"(version: 1
+defaults: {backoff: {initial: 100ms, jitter: 0}}
+rules:
+  - name: three
+    when: {outcome: red, exit_codes: [3]}
+    retry: 2
+    then: fail
+  - name: signals
+    when: {outcome: signal}
+    retry: 3
+    then: fail
+)";
+
+// The report as an XML parser reads it: suite counts, the testcase's name
+// and its child elements in order.
+std::string parse_junit(const std::string& path) {
+  const auto r = run_child({"/usr/bin/env", "python3", "-c",
+                            "import sys, xml.etree.ElementTree as ET\n"
+                            "root = ET.parse(sys.argv[1]).getroot()\n"
+                            "s = root.find('testsuite'); c = s.find('testcase')\n"
+                            "print(s.get('tests'), s.get('failures'), s.get('errors'), c.get('name'),\n"
+                            "      ' '.join(e.tag for e in c), '|', c.find('*/system-out').text if c.find('*/system-out') is not None else '')\n",
+                            path});
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 0);
+  return r.out;
+}
+
+}  // namespace
+
+TEST_CASE("--junit writes Surefire's flakyFailure for a flaky pass and failure + rerunFailure for a failed step") {
+  TempDir dir;
+  dir.write("policy.yml", k_retry_three);
+  // Fails once with bytes XML cannot hold, then passes.
+  const std::string flaky = "n=$(cat count 2>/dev/null || echo 0); echo $((n + 1)) > count; "
+                            "if [ $n -lt 1 ]; then printf 'bad \\377 <byte> \\033[31m&\\n'; exit 3; fi";
+  auto r = run_child(jw_run("jenkins", {"--policy", "policy.yml", "--step", "unit <tests>", "--junit", "out.xml"},
+                            {"/bin/bash", "-c", flaky}),
+                     {}, milliseconds(30'000), dir.path());
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(parse_junit(dir.file("out.xml")) == "1 0 0 unit <tests> flakyFailure system-out | bad \xef\xbf\xbd <byte> \xef\xbf\xbd[31m&\n\n");
+  r = run_child(jw_run("generic", {"--policy", "policy.yml", "--junit", dir.file("fail.xml")}, {"/bin/sh", "-c", "exit 3"}),
+                {}, milliseconds(30'000), dir.path());
+  CHECK(r.exit_code == 3);
+  CHECK(parse_junit(dir.file("fail.xml")) == "1 1 0 default failure rerunFailure system-out | None\n");
+}
+
+TEST_CASE("--ci github appends a table of attempts to GITHUB_STEP_SUMMARY within its 1 MiB and fits the grace") {
+  TempDir dir;
+  const std::string summary = dir.write("summary.md", "earlier step\n");
+  auto r = run_child(jw_run("github", {"--grace", "30s"}, {"/bin/sh", "-c", "exit 4"}), {"GITHUB_STEP_SUMMARY=" + summary});
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 4);
+  CHECK(contains(r.err, "jobwarden: warning: grace 30s clamped to 5s: the GitHub runner sends SIGTERM 7.5s and SIGKILL 10s after its SIGINT"));
+  const std::string md = read_file(summary);
+  CHECK(md.rfind("earlier step\n### jobwarden: step default: fail\n", 0) == 0);
+  CHECK(contains(md, "| 1 | red | exited 4, code 4 |"));
+  CHECK(contains(md, "**Verdict:** fail"));
+  dir.write("full.md", std::string(1024 * 1024 - 100, 'x'));
+  r = run_child(jw_run("github", {}, {"true"}), {"GITHUB_STEP_SUMMARY=" + dir.file("full.md")});
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.err, "could not add to the step summary: " + dir.file("full.md") + " would exceed 1048576 bytes"));
+  CHECK(read_file(dir.file("full.md")).size() == 1024 * 1024 - 100);
+}
+
+TEST_CASE("--ci buildkite fits the grace to the agent's, never exits 125, and annotates through buildkite-agent") {
+  TempDir dir;
+  dir.write("buildkite-agent", "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$(dirname \"$0\")/args\"\ncat > \"$(dirname \"$0\")/body\"\n");
+  std::filesystem::permissions(dir.file("buildkite-agent"), std::filesystem::perms::owner_all);
+  const std::string path = "PATH=" + dir.path() + ":" + std::string(std::getenv("PATH"));
+  const auto r = run_child(jw_run("buildkite", {"--grace", "10s"}, {"/bin/sh", "-c", "exit 125"}),
+                           {path, "BUILDKITE_CANCEL_SIGNAL_TIMEOUT=4s"});
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.err, "grace 10s clamped to 3s: the Buildkite agent SIGKILLs the job 4s after its cancel signal"));
+  CHECK(contains(r.err, "exit code 1 (the step's 125 would read as -1, agent lost, in Buildkite)"));
+  CHECK(read_file(dir.file("args")) == "annotate\n--style\nerror\n--context\njobwarden-default\n");
+  CHECK(contains(read_file(dir.file("body")), "| 1 | red | exited 125, code 125 |"));
+}
+
+TEST_CASE("--ci jenkins clamps the grace, and a SIGTERM to the step then to jobwarden is Jenkins' abort: cancelled, no retry") {
+  TempDir dir;
+  dir.write("policy.yml", k_retry_three);
+  ChildProcess jw(jw_run("jenkins", {"--policy", "policy.yml", "--grace", "1m"}, {k_helper, "sleep"}), {}, dir.path());
+  REQUIRE(jw.wait_for_output("ready ", milliseconds(30'000)));
+  const auto pids = ready_pids(jw.so_far().out);
+  REQUIRE(pids.size() == 1);
+  ::kill(pids[0], SIGTERM);  // the process-tree killer reaches the step first...
+  REQUIRE(jw.wait_for_output("waiting up to 6s for the CI's SIGTERM", milliseconds(30'000)));
+  jw.send_signal(SIGTERM);  // ...and jobwarden after it
+  const auto r = jw.wait();
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 143);
+  CHECK(contains(r.err, "grace 1m clamped to 15s: Jenkins' sh step gives up 20s after it stops the step"));
+  CHECK(contains(r.err, "received SIGTERM: the CI aborted the step"));
+  CHECK(contains(r.err, "attempt 1 of up to 3: cancelled"));
+  CHECK_FALSE(contains(r.err, "attempt 2"));
 }

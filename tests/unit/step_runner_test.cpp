@@ -197,6 +197,42 @@ TEST_CASE("the attempt count in the header ignores rules limited to other steps"
   CHECK(h.log_sink.all().find("attempt 1 of up to 2: success") != std::string::npos);
 }
 
+TEST_CASE("under Jenkins, a foreign SIGTERM followed by jobwarden's own SIGTERM is the CI's abort: cancelled, no retry") {
+  StepHarness h;
+  h.request.settings.foreign_term_settle = Millis{6'000};
+  AttemptScript killed;
+  killed.main_exits_after = Millis{1'000};
+  killed.exit_code.reset();
+  killed.term_signal = 15;  // Jenkins' process-tree killer reached the step first
+  policy::Rule any_signal;
+  any_signal.name = "signals";
+  any_signal.when.outcomes = {Outcome::signal};
+  any_signal.retry = 3;
+  h.policy.rules.insert(h.policy.rules.begin(), any_signal);
+  h.runner.scripts = {killed, killed};
+  h.runner.cancels = {{Millis{3'000}, 15}};
+  const auto result = h.run();
+  CHECK(h.runner.starts == 1);
+  CHECK(result.attempts[0].outcome == Outcome::cancelled);
+  CHECK(result.exit_code == 143);
+  CHECK(h.log_sink.all().find("the CI aborted the step (its SIGTERM reached the step's processes first); no retry") !=
+        std::string::npos);
+}
+
+TEST_CASE("under Jenkins, a foreign SIGTERM with no SIGTERM to jobwarden within the settle time stays a signal") {
+  StepHarness h;
+  h.request.settings.foreign_term_settle = Millis{6'000};
+  AttemptScript killed;
+  killed.main_exits_after = Millis{1'000};
+  killed.exit_code.reset();
+  killed.term_signal = 15;
+  h.runner.scripts = {killed};
+  const auto result = h.run();
+  CHECK(result.attempts[0].outcome == Outcome::signal);
+  CHECK(h.clock.elapsed() == Millis{7'000});
+  CHECK(h.log_sink.all().find("no SIGTERM reached jobwarden: the step's death is its own") != std::string::npos);
+}
+
 TEST_CASE("the death of jobwarden's parent is a cancel, and the log says so") {
   StepHarness h;
   h.runner.scripts = {starved_timeout()};
