@@ -15,6 +15,7 @@ import select
 import signal
 import time
 import unittest
+from pathlib import Path
 
 from ci_support import (BINARY, FLAKY_COMMAND, HANG_LIMIT, SOURCE_DIR, TEST_POLICY, TREE_COMMAND, CiTestCase,
                         cancel_tree, clean_env, fresh_dir, plain, run)
@@ -30,6 +31,18 @@ env -0 > {after}
 exit $BUILDKITE_HOOK_EXIT_STATUS
 """
 
+
+
+def agent_group_alive(pgid):
+    """True while a process of the group lives (zombies do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _ppid, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except OSError:
+            continue
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
 
 
 class BuildkiteHookTest(CiTestCase):
@@ -71,6 +84,24 @@ class BuildkiteHookTest(CiTestCase):
                 self.assertEqual(r.returncode, code, r.stdout)
                 self.assertIn("before", r.stdout)
                 self.assertIn("jobwarden: verdict: ", r.stdout)
+
+    def test_annotation_through_buildkite_agent(self):
+        """With buildkite-agent on PATH (here a stand-in that records its
+        arguments and the body on stdin), the verdict becomes an annotation."""
+        bin_dir = self.dir / "agent-bin"
+        bin_dir.mkdir()
+        agent = bin_dir / "buildkite-agent"
+        agent.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {self.dir}/annotate.args\ncat > {self.dir}/annotate.body\n")
+        agent.chmod(0o755)
+        env_path = f"{bin_dir}:{clean_env()['PATH']}"
+        r = self.hook("echo failing; exit 3", PATH=env_path)
+        self.assertEqual(r.returncode, 3, r.stdout)
+        args = (self.dir / "annotate.args").read_text().split("\n")
+        self.assertEqual(args[:5], ["annotate", "--style", "error", "--context", "jobwarden-unit"], args)
+        self.assertIn("| attempt | outcome |", (self.dir / "annotate.body").read_text())
+        r = self.hook("true", PATH=env_path)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("success", (self.dir / "annotate.args").read_text().split("\n"))
 
     def test_exit_125_is_never_passed_on(self):
         r = self.hook("exit 125")
@@ -211,6 +242,21 @@ class BuildkiteHookTest(CiTestCase):
             os.killpg(proc.pid, signal.SIGTERM)  # the agent's cancel: its signal to the job's group
         rest = cancel_tree(self, [str(self.wrapper)], self.env(TREE_COMMAND), self.checkout, agent_cancel)
         self.assertIn("jobwarden: verdict: fail", rest)
+
+    def test_the_agents_whole_cancel_sequence_leaves_nothing(self):
+        """The agent's escalation on the job's process group: SIGTERM, then
+        SIGKILL after its cancel grace (BUILDKITE_CANCEL_SIGNAL_TIMEOUT, 10 s by
+        default). jobwarden must be done before that SIGKILL (which would orphan
+        the step's session), the TERM-ignoring member included."""
+        def agent_sequence(proc):
+            os.killpg(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline and agent_group_alive(proc.pid):
+                time.sleep(0.05)
+            if agent_group_alive(proc.pid):
+                os.killpg(proc.pid, signal.SIGKILL)
+        cancel_tree(self, [str(self.wrapper)], self.env(TREE_COMMAND, BUILDKITE_CANCEL_SIGNAL_TIMEOUT="10s"),
+                    self.checkout, agent_sequence)
 
 
 if __name__ == "__main__":

@@ -95,12 +95,16 @@ class ActionRunTest(CiTestCase):
         self.assertIn("::group::", r.stdout)
         self.assertIn("::endgroup::", r.stdout)
         self.assertIn("jobwarden: step 'unit' attempt 1", r.stdout)
+        summary = self.summary.read_text()  # the step summary: a table of the attempts
+        self.assertIn("### jobwarden: step unit: pass", summary)
+        self.assertIn("| attempt | outcome |", summary)
         r = self.action(run="exit 3")
         self.assertEqual(r.returncode, 3, r.stdout)
         self.assertRegex(r.stdout, r"(?m)^::error")
         r = self.action(run=FLAKY_COMMAND, policy="policy.yml")
         self.assertEqual(r.returncode, 0, r.stdout)  # GitHub has no "unstable": 0 plus a warning
         self.assertRegex(r.stdout, r"(?m)^::warning")
+        self.assertIn("### jobwarden: step default: unstable", self.summary.read_text())
         r = self.action(run="exit 42", policy="policy.yml")
         self.assertEqual(r.returncode, 75, r.stdout)
 

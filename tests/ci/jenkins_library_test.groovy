@@ -228,11 +228,12 @@ rules:
 flaky: unstable
 '''
 
-// `sh` runs the produced script for real (Jenkins' `sh -xe file`).
-Pipeline realPipeline() {
+// `sh` runs the produced script for real (Jenkins' `sh -xe file`), with `env`
+// added to the environment as withEnv(...) would.
+Pipeline realPipeline(Map<String, String> env = [:]) {
   Pipeline p = new Pipeline()
   p.shImpl = { Map m ->
-    Map r = runShell('sh', m.script)
+    Map r = runShell('sh', m.script, env)
     p.calls << ['log', r.log]
     r.rc
   }
@@ -274,6 +275,21 @@ check('real binary: passing only after a retry is unstable (79)') {
       step: 'flaky', policy: flakyPolicy.path, binary: realBinary)
   expectEq(result, 79, 'result')
   expectEq(p.of('unstable'), ['jobwarden: step flaky is unstable (exit code 79)'], 'unstable calls')
+}
+
+check('real binary: jobwarden settings from the environment (withEnv) reach it: a JUnit report') {
+  File junit = new File(work, 'jobwarden-flaky.xml')
+  junit.delete()
+  new File(work, 'flaky-marker').delete()
+  Pipeline p = realPipeline([JOBWARDEN_JUNIT: junit.path])
+  def result = loadVar('jobwarden', p).call(
+      script: 'if [ -e flaky-marker ]; then echo second; else touch flaky-marker; exit 9; fi',
+      step: 'flaky', policy: flakyPolicy.path, binary: realBinary)
+  expectEq(result, 79, 'result')
+  def testcase = new XmlSlurper().parse(junit).depthFirst().find { it.name() == 'testcase' }
+  assert testcase != null : junit.text
+  expectEq(testcase.flakyFailure.size(), 1, "flakyFailure elements in ${junit.text}")
+  expectEq(testcase.failure.size(), 0, "failure elements in ${junit.text}")
 }
 
 check('real binary: a system failure (75) is raised as such') {
