@@ -173,6 +173,7 @@ if [[ -f /usr/share/bash-completion/bash_completion ]]; then
   complete_words jobwarden policy "" | grep -qx explain || fail "completion: no 'explain' after policy"
   complete_words jobwarden run --c | grep -qx -- --ci || fail "completion: no --ci for run"
   complete_words jobwarden run --ci gi | grep -qx github || fail "completion: no 'github' for --ci"
+  complete_words jobwarden run --ci = gi | grep -qx github || fail "completion: no 'github' for --ci="
   echo "commands, options and option values complete"
 else
   fail "bash-completion is not installed (packaging/install-build-deps.sh installs it)"

@@ -103,8 +103,11 @@ void synopsis_line(std::ostream& out, const Command& c) {
   for (const auto& p : c.path) out << " **" << md(p) << "**";
   if (!visible(c.app, false).empty()) out << " " << md("[") << "*OPTIONS*" << md("]");
   const auto positionals = visible(c.app, true);
-  if (c.path == std::vector<std::string>{"run"}) out << " " << md("--");  // CMD after --, README
-  for (const auto* p : positionals) out << " " << positional_name(p);
+  for (const auto* p : positionals) {
+    // A command line given as the arguments (run's CMD [ARG...]) goes after "--".
+    if (p->get_items_expected_max() > 1) out << " " << md("--");
+    out << " " << positional_name(p);
+  }
   out << "\n";
 }
 
@@ -144,7 +147,7 @@ constexpr std::string_view k_completion_function = R"(
 # subcommands of the command reached. After `--`, a command line.
 _jobwarden() {
   local cur prev words cword
-  _init_completion || return
+  _init_completion -s || return  # -s: --opt=value is split
   local path=jobwarden i w
   for ((i = 1; i < cword; i++)); do
     w=${words[i]}
