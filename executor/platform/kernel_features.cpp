@@ -6,17 +6,11 @@
 #include <unistd.h>
 
 #include "executor/platform/fd.hpp"
+#include "executor/platform/cgroup_fs.hpp"
 #include "executor/platform/host_facts.hpp"
 
 namespace jobwarden::platform {
 namespace {
-
-// Any cgroup v1 hierarchy in our mount namespace ("- cgroup " is v1's file
-// system type in /proc/self/mountinfo; v2's is "cgroup2").
-bool cgroup1_mounted() {
-  std::string text;
-  return read_small_file("/proc/self/mountinfo", text) && text.find(" - cgroup ") != std::string::npos;
-}
 
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -61,9 +55,10 @@ const char* word(Availability a) {
 
 KernelFeatures probe_kernel_features() {
   KernelFeatures f;
-  f.cgroup2_mount = cgroup2_mount_point();
+  const CgroupMounts mounts = discover_cgroup_mounts();
+  f.cgroup2_mount = mounts.v2.mount_point;
+  f.cgroup1_memory_mount = mounts.v1_memory.mount_point;
   if (!f.cgroup2_mount.empty()) {
-    f.cgroup_hybrid = cgroup1_mounted();
     std::string controllers;
     if (read_small_file((f.cgroup2_mount + "/cgroup.controllers").c_str(), controllers)) {
       f.cgroup2_controllers = trimmed(controllers);
@@ -84,8 +79,10 @@ std::string kernel_release() {
 std::string describe(const KernelFeatures& f) {
   std::string cgroup = "cgroup v2 no";
   if (!f.cgroup2_mount.empty()) {
-    cgroup = "cgroup v2 at " + f.cgroup2_mount + " (" + (f.cgroup_hybrid ? "hybrid" : "unified") +
-             "; controllers: " + (f.cgroup2_controllers.empty() ? "none" : f.cgroup2_controllers) + ")";
+    cgroup = "cgroup v2 at " + f.cgroup2_mount +
+             " (controllers: " + (f.cgroup2_controllers.empty() ? "none" : f.cgroup2_controllers);
+    if (!f.cgroup1_memory_mount.empty()) cgroup += "; memory on cgroup v1 at " + f.cgroup1_memory_mount;
+    cgroup += ")";
   }
   return cgroup + ", PSI " + (f.psi ? "yes" : "no") + ", pidfd " + word(f.pidfd) + ", clone3 " +
          word(f.clone3);

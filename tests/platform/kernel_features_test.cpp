@@ -16,7 +16,7 @@
 
 using namespace jobwarden::platform;
 
-TEST_CASE("the cgroup v2 mount point found is a cgroup2 file system, and none is missed") {
+TEST_CASE("the cgroup mount points found are cgroup file systems, and none is missed") {
   const KernelFeatures f = probe_kernel_features();
   struct statfs fs {};
   if (f.cgroup2_mount.empty()) {
@@ -28,10 +28,15 @@ TEST_CASE("the cgroup v2 mount point found is a cgroup2 file system, and none is
   }
   REQUIRE(::statfs(f.cgroup2_mount.c_str(), &fs) == 0);
   CHECK(fs.f_type == CGROUP2_SUPER_MAGIC);
-  // Hybrid exactly when /sys/fs/cgroup itself is not the v2 hierarchy.
-  REQUIRE(::statfs("/sys/fs/cgroup", &fs) == 0);
-  CHECK(f.cgroup_hybrid == (fs.f_type != CGROUP2_SUPER_MAGIC));
-  CHECK(describe(f).find("cgroup v2 at " + f.cgroup2_mount + " (") == 0);
+  CHECK(describe(f).find("cgroup v2 at " + f.cgroup2_mount + " (controllers: ") == 0);
+  // A v1 memory hierarchy named is one (hybrid hosts); a unified host has none.
+  if (!f.cgroup1_memory_mount.empty()) {
+    REQUIRE(::statfs(f.cgroup1_memory_mount.c_str(), &fs) == 0);
+    CHECK(fs.f_type == CGROUP_SUPER_MAGIC);
+    CHECK(describe(f).find("memory on cgroup v1 at " + f.cgroup1_memory_mount) != std::string::npos);
+  } else if (::statfs("/sys/fs/cgroup/memory", &fs) == 0) {
+    CHECK(fs.f_type != CGROUP_SUPER_MAGIC);
+  }
 }
 
 TEST_CASE("PSI is reported exactly when the CPU pressure file can be read") {
