@@ -166,7 +166,8 @@ if [[ -f /usr/share/bash-completion/bash_completion ]]; then
   complete_words() {  # the completions bash offers after "$@"
     bash -c 'source /usr/share/bash-completion/bash_completion
       source /usr/share/bash-completion/completions/jobwarden
-      COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+      COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_LINE=${COMP_LINE// = /=}
+      COMP_POINT=${#COMP_LINE}
       _jobwarden; printf "%s\n" "${COMPREPLY[@]}"' completion "$@"
   }
   complete_words jobwarden "" | grep -qx policy || fail "completion: no 'policy' after jobwarden"
