@@ -1,6 +1,6 @@
 #include "policy/classify.hpp"
 
-#include <cstdio>
+#include "policy/duration.hpp"
 
 namespace jobwarden::policy {
 
@@ -37,16 +37,6 @@ int step_exit_code(Outcome outcome, const Ending& e, int start_exit_code, int ca
   return 1;
 }
 
-namespace {
-
-std::string percent(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100.0);
-  return buf;
-}
-
-}  // namespace
-
 StarvationAssessment assess_starvation(const CpuEvidence& ev, const StarvationThresholds& th) {
   StarvationAssessment a;
   if (ev.wall_seconds <= 0.0) {
@@ -66,9 +56,9 @@ StarvationAssessment assess_starvation(const CpuEvidence& ev, const StarvationTh
   const bool waited = *a.cpu_wait_fraction >= th.cpu_wait;
   const bool deprived = *a.cpu_share < th.cpu_share;
   a.starved = waited && deprived;
-  const std::string facts = "waited " + percent(*a.cpu_wait_fraction) + " of wall (threshold " +
-                            percent(th.cpu_wait) + "), got " + percent(*a.cpu_share) +
-                            " of usable CPUs (threshold " + percent(th.cpu_share) + ")";
+  const std::string facts = "waited " + format_percent(*a.cpu_wait_fraction) + " of wall (threshold " +
+                            format_percent(th.cpu_wait) + "), got " + format_percent(*a.cpu_share) +
+                            " of usable CPUs (threshold " + format_percent(th.cpu_share) + ")";
   if (a.starved) {
     a.explanation = "starved: " + facts;
   } else if (!waited) {

@@ -3,17 +3,45 @@
 #include <algorithm>
 #include <cmath>
 
+#include "policy/signal_names.hpp"
+
 namespace jobwarden::policy {
 namespace {
 
-template <typename T>
-bool any_of_or_empty(const std::vector<T>& allowed, const T& value) {
-  return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+template <typename T, typename Show>
+std::string list_of(const std::vector<T>& values, Show show) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + show(values[i]);
+  return out + "]";
 }
 
-template <typename T>
-bool any_of_or_empty(const std::vector<T>& allowed, const std::optional<T>& value) {
-  return allowed.empty() || (value && any_of_or_empty(allowed, *value));
+std::string show_outcome(Outcome o) { return std::string(to_string(o)); }
+std::string show_int(int v) { return std::to_string(v); }
+std::string show_signal(int v) { return signal_name(v); }
+std::string show_string(const std::string& s) { return "'" + s + "'"; }
+std::string show_bool(bool b) { return b ? "true" : "false"; }
+
+// Checks one condition a rule's `when` holds: a list matches any element (an
+// empty list anything). Appends why it failed to `why_not` when given.
+template <typename T, typename Show>
+bool list_holds(const std::vector<T>& allowed, const std::optional<T>& value, const char* what, Show show,
+                std::vector<std::string>* why_not) {
+  if (allowed.empty()) return true;
+  if (value && std::find(allowed.begin(), allowed.end(), *value) != allowed.end()) return true;
+  if (why_not == nullptr) return false;
+  if (!value) {
+    why_not->push_back("no " + std::string(what) + " (rule wants " + list_of(allowed, show) + ")");
+  } else {
+    why_not->push_back(std::string(what) + " " + show(*value) + " not in " + list_of(allowed, show));
+  }
+  return false;
+}
+
+// A condition that is not a list: `holds`, else `why` (built only when asked for).
+template <typename Why>
+bool holds(bool ok, Why why, std::vector<std::string>* why_not) {
+  if (!ok && why_not != nullptr) why_not->push_back(why());
+  return ok;
 }
 
 const Rule* first_match(const Policy& p, const AttemptFacts& f, const std::string& step) {
@@ -51,14 +79,32 @@ std::string retry_refusal(const Policy& p, const DecisionContext& ctx, const Rul
 
 }  // namespace
 
-bool rule_matches(const Rule& rule, const AttemptFacts& f, const std::string& step) {
+bool rules_apply_to(Outcome outcome) { return outcome != Outcome::success && outcome != Outcome::cancelled; }
+
+bool rule_matches(const Rule& rule, const AttemptFacts& f, const std::string& step,
+                  std::vector<std::string>* why_not) {
   const Condition& c = rule.when;
-  return any_of_or_empty(c.outcomes, f.outcome) && any_of_or_empty(c.exit_codes, f.exit_code) &&
-         any_of_or_empty(c.signals, f.signal) && any_of_or_empty(c.steps, step) &&
-         (!c.starved || *c.starved == f.starved) &&
-         (!c.min_duration || f.duration >= *c.min_duration) &&
-         (!c.max_duration || f.duration <= *c.max_duration) &&
-         (!c.output || c.output->search(f.output_tail));
+  // Every condition is checked even after one failed when the reasons are
+  // wanted; otherwise the first failure decides.
+  bool ok = list_holds(c.outcomes, std::optional<Outcome>(f.outcome), "outcome", show_outcome, why_not);
+  if (!ok && why_not == nullptr) return false;
+  ok = list_holds(c.exit_codes, f.exit_code, "exit code", show_int, why_not) && ok;
+  ok = list_holds(c.signals, f.signal, "signal", show_signal, why_not) && ok;
+  ok = list_holds(c.steps, std::optional<std::string>(step), "step", show_string, why_not) && ok;
+  if (!ok && why_not == nullptr) return false;
+  ok = holds(!c.starved || *c.starved == f.starved, [&] {
+         return "starved is " + show_bool(f.starved) + ", rule wants " + show_bool(c.starved.value_or(false));
+       }, why_not) && ok;
+  ok = holds(!c.min_duration || f.duration >= *c.min_duration, [&] {
+         return "ran " + format_duration(f.duration) + ", below min_duration " + format_duration(*c.min_duration);
+       }, why_not) && ok;
+  ok = holds(!c.max_duration || f.duration <= *c.max_duration, [&] {
+         return "ran " + format_duration(f.duration) + ", above max_duration " + format_duration(*c.max_duration);
+       }, why_not) && ok;
+  if (!ok && why_not == nullptr) return false;
+  // The output search last: the only condition that costs more than a compare.
+  return holds(!c.output || c.output->search(f.output_tail),
+               [&] { return "output does not match /" + c.output->source() + "/"; }, why_not) && ok;
 }
 
 Duration backoff_for(const Backoff& b, int retry_index, double jitter_sample) {
@@ -81,7 +127,7 @@ Decision decide(const Policy& p, const DecisionContext& ctx,
   const StepSettings& settings = p.settings_for(ctx.step);
   // A cancelled step is the CI's decision, not the step's: no rule may retry
   // it or turn it into a pass, only the fallback for `cancelled` applies.
-  const Rule* rule = last.outcome == Outcome::cancelled ? nullptr : first_match(p, last, ctx.step);
+  const Rule* rule = rules_apply_to(last.outcome) ? first_match(p, last, ctx.step) : nullptr;
   if (rule == nullptr) {
     auto it = settings.fallback.find(last.outcome);
     const Action a = it == settings.fallback.end() ? Action::fail : it->second;
@@ -107,6 +153,9 @@ Decision decide(const Policy& p, const DecisionContext& ctx,
   d.retry = true;
   d.rule = rule->name;
   d.backoff = backoff;
+  d.then = rule->then;
+  const auto cancelled = settings.fallback.find(Outcome::cancelled);
+  d.if_cancelled = cancelled == settings.fallback.end() ? Action::fail : cancelled->second;
   d.reason = "rule '" + rule->name + "' matched " + std::to_string(matched) + "/" +
              std::to_string(rule->retry) + " attempts";
   return d;

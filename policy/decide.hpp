@@ -47,6 +47,10 @@ struct Decision {
   // retries are switched off: then nothing was tried). What alerts and
   // jobwarden_retries_exhausted_total count.
   bool exhausted = false;
+  // With retry, what the caller needs should the retry not happen after all,
+  // so that it never looks into the policy itself:
+  Action then = Action::fail;          // the rule's `then`: no time is left for the retry
+  Action if_cancelled = Action::fail;  // the step's fallback for `cancelled`: a cancel cut the backoff short
 };
 
 Decision decide(const Policy& policy, const DecisionContext& ctx,
@@ -55,6 +59,16 @@ Decision decide(const Policy& policy, const DecisionContext& ctx,
 // initial * factor^(retry_index), capped at max, then scaled by (1 + jitter * sample).
 Duration backoff_for(const Backoff& backoff, int retry_index, double jitter_sample);
 
-bool rule_matches(const Rule& rule, const AttemptFacts& facts, const std::string& step);
+// Whether the rules are consulted for an attempt of this outcome at all: not
+// for a success, nor for a cancel (the CI's decision: only the fallback for
+// `cancelled` applies).
+bool rules_apply_to(Outcome outcome);
+
+// Whether every condition of `rule`'s `when` holds for the attempt. With
+// `why_not`, every condition is checked and one phrase per condition that did
+// not hold is appended (`jobwarden policy explain` narrates the engine's own
+// matching through it, so the two can never disagree).
+bool rule_matches(const Rule& rule, const AttemptFacts& facts, const std::string& step,
+                  std::vector<std::string>* why_not = nullptr);
 
 }  // namespace jobwarden::policy

@@ -103,4 +103,10 @@ std::string format_seconds(double seconds) {
   return buf.data();
 }
 
+std::string format_percent(double fraction) {
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.0f%%", fraction * 100.0);
+  return buf.data();
+}
+
 }  // namespace jobwarden::policy

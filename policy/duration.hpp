@@ -27,4 +27,7 @@ std::string format_duration(Duration d);
 // Renders seconds with two decimals for measured values: "2.03s".
 std::string format_seconds(double seconds);
 
+// Renders a fraction as a whole percentage: 0.253 -> "25%".
+std::string format_percent(double fraction);
+
 }  // namespace jobwarden::policy

@@ -78,8 +78,13 @@ LoadResult load_policy(std::string_view yaml_text, const std::string& file_name)
   }
 }
 
-LoadResult load_policy_file(const std::string& path) {
+PolicyFileText read_policy_file(const std::string& path) {
   detail::FileText file = detail::read_bounded_file(path, detail::k_policy_kind);
+  return {std::move(file.text), std::move(file.error)};
+}
+
+LoadResult load_policy_file(const std::string& path) {
+  PolicyFileText file = read_policy_file(path);
   if (file.error) return {std::nullopt, {std::move(*file.error)}};
   return load_policy(file.text, path);
 }

@@ -48,8 +48,16 @@ struct LoadResult {
 // becomes Policy::source. Never throws.
 LoadResult load_policy(std::string_view yaml_text, const std::string& file_name);
 
-// Reads `path` (at most k_max_policy_bytes) then load_policy. An unreadable or
-// oversized file gives one error with line 0. Never throws.
+// The text of the policy file `path`, read bounded (at most
+// k_max_policy_bytes), or one error with line 0 saying why it was not read
+// (unreadable, a directory, larger than 1 MiB). Never throws.
+struct PolicyFileText {
+  std::string text;
+  std::optional<PolicyError> error;
+};
+PolicyFileText read_policy_file(const std::string& path);
+
+// read_policy_file, then load_policy. Never throws.
 LoadResult load_policy_file(const std::string& path);
 
 // The embedded default policy as a commented YAML file (what

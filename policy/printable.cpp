@@ -49,4 +49,15 @@ std::string printable(std::string_view text, std::size_t max_bytes, bool keep_co
 
 std::string quoted_excerpt(std::string_view text) { return "'" + printable(text, k_max_quoted) + "'"; }
 
+std::string name_safe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '.' || c == '-';
+    out += ok ? c : '_';
+  }
+  return out;
+}
+
 }  // namespace jobwarden::policy

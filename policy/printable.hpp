@@ -24,4 +24,8 @@ std::string printable(std::string_view text, std::size_t max_bytes = std::string
 // 'text', with at most k_max_quoted bytes of it, through printable().
 std::string quoted_excerpt(std::string_view text);
 
+// Untrusted text used as a name where only [A-Za-z0-9_.-] is safe (a GitLab
+// log-section name, a directory name): every other byte becomes '_'.
+std::string name_safe(std::string_view text);
+
 }  // namespace jobwarden::policy

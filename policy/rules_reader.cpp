@@ -5,7 +5,7 @@
 
 #include "policy/loader_sections.hpp"
 #include "policy/printable.hpp"
-#include "policy/signals.hpp"
+#include "policy/signal_names.hpp"
 
 namespace jobwarden::policy::detail {
 namespace {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "adapters/dialects.hpp"
+#include "policy/printable.hpp"
 
 namespace jobwarden::adapters::gitlab {
 namespace {
@@ -23,12 +24,7 @@ bool one_of(const std::array<std::string_view, N>& names, const std::string& s) 
 
 std::string safe_part(const std::string& s, const char* fallback) {
   if (s.empty()) return fallback;
-  std::string out;
-  for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == '-';
-    out += ok ? c : '_';
-  }
+  const std::string out = policy::name_safe(s);
   return out == "." || out == ".." ? std::string(fallback) : out;
 }
 

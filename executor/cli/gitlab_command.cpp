@@ -23,10 +23,6 @@ namespace {
 
 namespace gl = adapters::gitlab;
 
-double now_unix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // Host problems exit 2 so that the runner retries preparation (and never 1:
 // that would blame the user's script).
 int host_fault(const std::string& what) {
@@ -46,11 +42,6 @@ std::string check_writable_dir(const std::string& dir) {
   return "";
 }
 
-std::string job_id_from_response() {
-  const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE"));
-  return response ? response->job_id : env_or("CUSTOM_ENV_CI_JOB_ID");
-}
-
 // What config and prepare both do first: the admin configuration, and the
 // job's state recorded under $TMPDIR (whichever call comes first writes it).
 // Returns the exit code of a host fault, or 0.
@@ -58,7 +49,7 @@ int load_admin_and_record_job(const GitlabArgs& args, std::optional<policy::Admi
   admin = load_admin_or_report(args.admin_config);
   if (!admin) return host_fault("the admin configuration is invalid");
   std::string error;
-  (void)load_or_create_job_state(env_or("TMPDIR", "/tmp"), now_unix(), job_id_from_response(), error);
+  (void)load_or_create_job_state(env_or("TMPDIR", "/tmp"), io::read_job_response(env_or("JOB_RESPONSE_FILE")), error);
   return error.empty() ? 0 : host_fault(error);
 }
 

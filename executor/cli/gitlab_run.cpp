@@ -77,16 +77,16 @@ PolicySource stage_policy(const policy::AdminConfig& admin, gl::StageKind kind, 
 // first driver call) plus the job timeout (trusted from JOB_RESPONSE_FILE).
 // It stays GitLab's to enforce: jobwarden only refuses retries that cannot
 // finish before it, and ends a starved attempt a grace before it.
-std::optional<core::MonoTime> job_deadline(const io::GitlabJobState& state, core::JobLog& log) {
+std::optional<core::MonoTime> job_deadline(const io::GitlabJobState& state, const std::optional<io::JobResponse>& response,
+                                          core::JobLog& log) {
   std::optional<std::chrono::seconds> timeout;
-  if (const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE")); response && response->timeout_seconds) {
+  if (response && response->timeout_seconds) {
     timeout = std::chrono::seconds{*response->timeout_seconds};
   } else {
     timeout = gl::parse_job_timeout(env_or("CUSTOM_ENV_CI_JOB_TIMEOUT"));
   }
   if (!timeout) return std::nullopt;
-  const double now_unix = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const auto left = std::chrono::duration<double>(state.started_unix + static_cast<double>(timeout->count()) - now_unix);
+  const auto left = std::chrono::duration<double>(state.started_unix + static_cast<double>(timeout->count()) - unix_now());
   log.info("job deadline: " + std::to_string(timeout->count()) + "s job timeout, " +
            policy::format_seconds(left.count()) + " left (GitLab's own timeout ends the job then)");
   return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
@@ -178,9 +178,7 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
 
   std::string error;
   const std::string tmpdir = env_or("TMPDIR", "/tmp");
-  const io::GitlabJobState state = load_or_create_job_state(
-      tmpdir, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(),
-      response ? response->job_id : "", error);
+  const io::GitlabJobState state = load_or_create_job_state(tmpdir, response, error);
   if (!error.empty()) log.warn("cannot record the job state: " + error);
 
   const policy::StepSettings& settings = policy.settings_for(stage);
@@ -195,14 +193,8 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
       return not_started_system_failure("cannot prepare the stage for run_as user " + user->name + ": " + handed.error(), log);
     }
   }
-  request.spawn.memory_limit_bytes = memory_limit_or_log(admin, settings, stage, log);
-  request.settings.timeout = settings.timeout;
-  request.settings.grace = settings.grace;
-  request.settings.starvation = settings.starvation;
-  request.settings.tree_kill = switches.tree_kill.on;
-  request.settings.starvation_enabled = switches.starvation.on;
-  request.retries_enabled = switches.retry.on;
-  request.deadline = job_deadline(state, log);
+  set_attempt_settings(request, settings, {}, admin, switches, log);
+  request.deadline = job_deadline(state, response, log);
   const auto result = execute_step(request, policy, admin, log);
   if (!result) return gl::driver_exit_internal();
   write_reports({stage, request.spawn.argv, dialect->name(), src.label(), src.text, &*result}, project, user,

@@ -161,7 +161,7 @@ void send_alert(const OperationsInput& in, const core::StepResult& result, core:
 
 OperationSwitches operation_switches(const policy::AdminConfig& admin) {
   OperationSwitches k;
-  const auto read = [&](const char* name, bool admin_on, KillSwitch& sw) {
+  const auto read = [&](const char* name, bool admin_on, FeatureSwitch& sw) {
     if (!env_switch_on(name)) sw = {false, std::string(name) + "=0"};
     if (!admin_on) sw = {false, "admin configuration " + admin.source};
   };
@@ -171,8 +171,8 @@ OperationSwitches operation_switches(const policy::AdminConfig& admin) {
 }
 
 void announce_operation_switches(const OperationSwitches& k, core::JobLog& log) {
-  if (!k.metrics.on) log.warn("metrics are OFF (" + k.metrics.off_by + "): no textfile update, no push");
-  if (!k.alerts.on) log.warn("alerts are OFF (" + k.alerts.off_by + "): no webhook is called");
+  if (!k.metrics.enabled) log.warn("metrics are OFF (" + k.metrics.disabled_by + "): no textfile update, no push");
+  if (!k.alerts.enabled) log.warn("alerts are OFF (" + k.alerts.disabled_by + "): no webhook is called");
 }
 
 core::Redactor collect_secrets(const policy::AdminConfig& admin, const std::vector<std::string>& masked_values,
@@ -192,8 +192,8 @@ core::Redactor collect_secrets(const policy::AdminConfig& admin, const std::vect
 }
 
 void publish_step(const OperationsInput& in, const core::StepResult& result, core::JobLog& log) {
-  if (in.switches.metrics.on) publish_metrics(in, result, log);
-  if (in.switches.alerts.on) send_alert(in, result, log);
+  if (in.switches.metrics.enabled) publish_metrics(in, result, log);
+  if (in.switches.alerts.enabled) send_alert(in, result, log);
 }
 
 }  // namespace jobwarden::cli

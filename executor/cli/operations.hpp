@@ -16,7 +16,7 @@
 namespace jobwarden::cli {
 
 struct OperationSwitches {
-  KillSwitch metrics, alerts;
+  FeatureSwitch metrics, alerts;
 };
 // JOBWARDEN_METRICS / JOBWARDEN_ALERTS, with the admin's features.metrics /
 // features.webhooks switched off on top.

@@ -7,7 +7,7 @@
 #include "adapters/dialects.hpp"
 #include "executor/cli/policy_source.hpp"
 #include "policy/explain.hpp"
-#include "policy/signals.hpp"
+#include "policy/signal_names.hpp"
 
 namespace jobwarden::cli {
 namespace {

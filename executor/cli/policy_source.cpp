@@ -1,23 +1,11 @@
 #include "executor/cli/policy_source.hpp"
 
 #include <filesystem>
-#include <fstream>
 
 #include "executor/platform/safe_files.hpp"
 
 namespace jobwarden::cli {
 namespace {
-
-// Reads at most one byte more than the loader accepts, so an oversized file
-// is reported by the loader instead of being read whole.
-bool read_capped(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  out.resize(policy::k_max_policy_bytes + 1);
-  in.read(out.data(), static_cast<std::streamsize>(out.size()));
-  out.resize(static_cast<std::size_t>(in.gcount()));
-  return !in.bad();
-}
 
 PolicySource loaded_from(std::string label, std::string text) {
   PolicySource src;
@@ -43,10 +31,12 @@ PolicySource load_policy_source(const std::string& explicit_path) {
   std::error_code ec;
   src.path = std::filesystem::absolute(explicit_path, ec).lexically_normal().string();
   if (src.path.empty()) src.path = explicit_path;
-  if (std::filesystem::is_directory(src.path, ec) || !read_capped(src.path, src.text)) {
-    src.loaded.errors.push_back({src.path, 0, 0, "cannot read the policy file"});
+  policy::PolicyFileText file = policy::read_policy_file(src.path);
+  if (file.error) {
+    src.loaded.errors.push_back(std::move(*file.error));
     return src;
   }
+  src.text = std::move(file.text);
   src.loaded = policy::load_policy(src.text, src.path);
   return src;
 }

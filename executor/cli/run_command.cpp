@@ -13,22 +13,6 @@ namespace jobwarden::cli {
 namespace {
 
 // Command line over policy; both within the admin's ceilings (clamps are logged).
-core::AttemptSettings attempt_settings(const RunOptions& o, const policy::StepSettings& s,
-                                       const policy::AdminConfig& admin, const KillSwitches& k,
-                                       core::JobLog& log) {
-  core::AttemptSettings a;
-  a.timeout = o.timeout.value_or(s.timeout);
-  a.grace = o.grace.value_or(s.grace);
-  for (const auto& [what, value] : {std::pair<const char*, policy::Duration*>{"timeout", &a.timeout},
-                                    std::pair<const char*, policy::Duration*>{"grace", &a.grace}}) {
-    if (const std::string line = policy::clamp_duration(admin, what, *value); !line.empty()) log.warn(line);
-  }
-  a.tree_kill = k.tree_kill.on;
-  a.starvation_enabled = k.starvation.on;
-  a.starvation = s.starvation;
-  return a;
-}
-
 // A bad policy stops the run before anything is started (exit 78).
 bool policy_usable(const PolicySource& src, core::JobLog& log) {
   if (src.loaded.ok()) return true;
@@ -77,10 +61,8 @@ int run_command(const RunOptions& o) {
   request.step = o.step;
   request.spawn.argv = o.command;
   if (*user) run_spawn_as(request.spawn, **user);
-  request.settings = attempt_settings(o, policy.settings_for(o.step), *admin, switches, log);
-  request.spawn.memory_limit_bytes = memory_limit_or_log(*admin, policy.settings_for(o.step), o.step, log);
+  set_attempt_settings(request, policy.settings_for(o.step), {o.timeout, o.grace}, *admin, switches, log);
   fit_settings_to_ci(o.ci, request.settings, log);
-  request.retries_enabled = switches.retry.on;
   const auto result = execute_step(request, policy, *admin, log);
   if (!result) return adapters::k_exit_internal;
   if (!o.report_file.empty()) {

@@ -67,9 +67,9 @@ std::optional<unsigned long long> memory_limit_or_log(const policy::AdminConfig&
 
 KillSwitches kill_switches_from_env() {
   KillSwitches k;
-  const auto read = [](const char* name, KillSwitch& sw) {
-    sw.on = env_switch_on(name);
-    if (!sw.on) sw.off_by = std::string(name) + "=0";
+  const auto read = [](const char* name, FeatureSwitch& sw) {
+    sw.enabled = env_switch_on(name);
+    if (!sw.enabled) sw.disabled_by = std::string(name) + "=0";
   };
   read("JOBWARDEN_TREE_KILL", k.tree_kill);
   read("JOBWARDEN_STARVATION", k.starvation);
@@ -79,13 +79,30 @@ KillSwitches kill_switches_from_env() {
 
 KillSwitches kill_switches(const policy::AdminConfig& admin) {
   KillSwitches k = kill_switches_from_env();
-  const auto admin_off = [&](bool admin_on, KillSwitch& sw) {
+  const auto admin_off = [&](bool admin_on, FeatureSwitch& sw) {
     if (!admin_on) sw = {false, "admin configuration " + admin.source};
   };
   admin_off(admin.tree_kill && admin.subreaper, k.tree_kill);
   admin_off(admin.starvation, k.starvation);
   admin_off(admin.retry, k.retry);
   return k;
+}
+
+void set_attempt_settings(core::StepRequest& request, const policy::StepSettings& settings,
+                          const DurationOverrides& overrides, const policy::AdminConfig& admin,
+                          const KillSwitches& switches, core::JobLog& log) {
+  core::AttemptSettings& a = request.settings;
+  a.timeout = overrides.timeout.value_or(settings.timeout);
+  a.grace = overrides.grace.value_or(settings.grace);
+  for (const auto& [what, value] : {std::pair<const char*, policy::Duration*>{"timeout", &a.timeout},
+                                    std::pair<const char*, policy::Duration*>{"grace", &a.grace}}) {
+    if (const std::string line = policy::clamp_duration(admin, what, *value); !line.empty()) log.warn(line);
+  }
+  a.starvation = settings.starvation;
+  a.tree_kill = switches.tree_kill.enabled;
+  a.starvation_enabled = switches.starvation.enabled;
+  request.retries_enabled = switches.retry.enabled;
+  request.spawn.memory_limit_bytes = memory_limit_or_log(admin, settings, request.step, log);
 }
 
 std::optional<policy::AdminConfig> load_admin_or_report(const std::string& path) {
@@ -110,12 +127,12 @@ void run_spawn_as(core::SpawnRequest& spawn, const core::StepUser& user) {
 }
 
 void announce_kill_switches(const KillSwitches& k, core::JobLog& log) {
-  if (!k.tree_kill.on) {
-    log.warn("tree kill is OFF (" + k.tree_kill.off_by + "): only the step's main process is "
+  if (!k.tree_kill.enabled) {
+    log.warn("tree kill is OFF (" + k.tree_kill.disabled_by + "): only the step's main process is "
              "signalled and whatever it leaves behind keeps running");
   }
-  if (!k.starvation.on) log.warn("starvation detection is OFF (" + k.starvation.off_by + ")");
-  if (!k.retry.on) log.warn("retries are OFF (" + k.retry.off_by + "): a rule's `then` applies at once");
+  if (!k.starvation.enabled) log.warn("starvation detection is OFF (" + k.starvation.disabled_by + ")");
+  if (!k.retry.enabled) log.warn("retries are OFF (" + k.retry.disabled_by + "): a rule's `then` applies at once");
 }
 
 std::optional<std::string> env_lookup(const char* name) {

@@ -26,19 +26,33 @@ std::optional<unsigned long long> memory_limit_or_log(const policy::AdminConfig&
                                                       const policy::StepSettings& settings, const std::string& step,
                                                       core::JobLog& log);
 
-// A feature that can be switched off, and who switched it off ("" when on).
-struct KillSwitch {
-  bool on = true;
-  std::string off_by;  // e.g. "JOBWARDEN_TREE_KILL=0"
+// One feature under a kill-switch: whether the feature is enabled and, when
+// it is not, who disabled it.
+struct FeatureSwitch {
+  bool enabled = true;
+  std::string disabled_by;  // e.g. "JOBWARDEN_TREE_KILL=0"; "" when enabled
 };
 struct KillSwitches {
-  KillSwitch tree_kill, starvation, retry;
+  FeatureSwitch tree_kill, starvation, retry;
 };
 
 // From the environment (JOBWARDEN_TREE_KILL, JOBWARDEN_STARVATION, JOBWARDEN_RETRY).
 KillSwitches kill_switches_from_env();
 // The environment's, with what the admin configuration switches off on top.
 KillSwitches kill_switches(const policy::AdminConfig& admin);
+
+// Command-line overrides of the policy's per-attempt durations (`run` only).
+struct DurationOverrides {
+  std::optional<policy::Duration> timeout, grace;
+};
+
+// Fills in what every attempt of the step runs with, the same for `run` and
+// `gitlab run`: timeout and grace (an override, clamped to the admin's
+// ceilings with a logged line, else the policy's, already within them), the
+// starvation thresholds, the kill-switches, and the memory limit.
+void set_attempt_settings(core::StepRequest& request, const policy::StepSettings& settings,
+                          const DurationOverrides& overrides, const policy::AdminConfig& admin,
+                          const KillSwitches& switches, core::JobLog& log);
 
 // Loads the admin configuration (`path` "" = /etc/jobwarden/config.yaml; a
 // missing file means built-in defaults). On errors, prints each as

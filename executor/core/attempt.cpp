@@ -5,7 +5,7 @@
 #include "executor/core/job_log.hpp"
 #include "executor/core/log_lines.hpp"
 #include "policy/duration.hpp"
-#include "policy/signals.hpp"
+#include "policy/signal_names.hpp"
 
 namespace jobwarden::core {
 
@@ -236,7 +236,7 @@ void AttemptSupervisor::kill_sweep(State& s, const std::string& reason) {
     return;
   }
   std::erase_if(targets, [&](const ProcessInfo& p) {
-    return std::any_of(s.rec.killed.begin(), s.rec.killed.end(),
+    return std::any_of(s.rec.signalled.begin(), s.rec.signalled.end(),
                        [&](const ProcessInfo& k) { return k.pid == p.pid; });
   });
   if (!targets.empty()) {
@@ -251,9 +251,9 @@ void AttemptSupervisor::record_signal(State& s, TreeSignal sig, const std::strin
   sent.reason = reason;
   sent.at_seconds = seconds_between(s.t0, m_clock.now());
   for (const auto& p : targets) {
-    const bool known = std::any_of(s.rec.killed.begin(), s.rec.killed.end(),
+    const bool known = std::any_of(s.rec.signalled.begin(), s.rec.signalled.end(),
                                    [&](const ProcessInfo& k) { return k.pid == p.pid; });
-    if (!known) s.rec.killed.push_back(p);
+    if (!known) s.rec.signalled.push_back(p);
   }
   sent.targets = std::move(targets);
   m_log.info(signal_line(sent, s.settings.tree_kill));
@@ -279,7 +279,7 @@ void AttemptSupervisor::finish(State& s) {
   rec.outcome = policy::classify(rec.ending);
   rec.step_exit_code = policy::step_exit_code(rec.outcome, rec.ending, rec.start.exit_code, rec.cancel_signal);
   const int step_pgid = rec.start.pid;  // the step leads its own session and group
-  for (const auto& p : rec.killed) {
+  for (const auto& p : rec.signalled) {
     if (p.pgid != step_pgid) rec.escapees.push_back(p);
   }
   if (s.settings.starvation_enabled) {

@@ -66,8 +66,11 @@ struct AttemptRecord {
   AttemptUsage usage;
   policy::StarvationAssessment starvation;
   std::vector<SignalSent> signals;
-  std::vector<ProcessInfo> killed;    // every member signalled by the tree kill, once each
-  std::vector<ProcessInfo> escapees;  // killed members that had left the step's process group
+  // Every member the tree kill sent a signal (SIGTERM, SIGKILL or both), once
+  // each; whether it then died of it or exited on its own is not told apart.
+  // The report and metrics call them "processes_killed".
+  std::vector<ProcessInfo> signalled;
+  std::vector<ProcessInfo> escapees;  // signalled members that had left the step's process group
   std::vector<ProcessInfo> survivors; // alive when the attempt ended (unkillable, or tree kill off)
 };
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "policy/duration.hpp"
-#include "policy/signals.hpp"
+#include "policy/signal_names.hpp"
 
 namespace jobwarden::core {
 namespace {
@@ -50,12 +50,6 @@ std::string plural(std::size_t n, const char* one, const char* many) {
 std::string format_kib(long kib) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(kib) / 1024.0);
-  return buf;
-}
-
-std::string format_percent(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100.0);
   return buf;
 }
 
@@ -121,7 +115,7 @@ std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
                      policy::format_seconds(r.run_seconds);
   if (r.ending.start_failed) return line;
   line += "; cpu " + policy::format_seconds(u.cpu_seconds);
-  if (r.starvation.cpu_share) line += " (" + format_percent(*r.starvation.cpu_share) + " of usable CPUs)";
+  if (r.starvation.cpu_share) line += " (" + policy::format_percent(*r.starvation.cpu_share) + " of usable CPUs)";
   line += ", peak rss " + format_kib(u.peak_rss_kib);
   if (u.peak_memory_bytes) line += ", peak memory " + format_kib(static_cast<long>(*u.peak_memory_bytes / 1024)) + " (cgroup)";
   if (u.oom_kills.value_or(0) > 0) line += ", " + plural(static_cast<std::size_t>(*u.oom_kills), "OOM kill", "OOM kills") + " (kernel count)";
@@ -130,10 +124,10 @@ std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
   } else {
     line += ", cpu wait unknown (" + u.cpu_wait_source + ")";
   }
-  if (u.host_cpu_pressure) line += ", host cpu pressure " + format_percent(*u.host_cpu_pressure);
+  if (u.host_cpu_pressure) line += ", host cpu pressure " + policy::format_percent(*u.host_cpu_pressure);
   line += ", " + plural(u.processes_reaped, "process", "processes") + " reaped";
-  if (!r.killed.empty()) {
-    line += ", " + std::to_string(r.killed.size()) + " killed (tree empty " +
+  if (!r.signalled.empty()) {
+    line += ", " + std::to_string(r.signalled.size()) + " killed (tree empty " +
             policy::format_seconds(r.kill_seconds) + " after the first signal)";
   }
   if (!r.escapees.empty()) line += "; escaped the process group: " + describe_processes(r.escapees);

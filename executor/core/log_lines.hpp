@@ -30,6 +30,5 @@ std::string attempt_summary(const AttemptRecord& rec, int max_attempts);
 std::string render_command(const std::vector<std::string>& argv, std::size_t max_chars = 120);
 
 std::string format_kib(long kib);
-std::string format_percent(double fraction);
 
 }  // namespace jobwarden::core

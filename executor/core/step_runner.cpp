@@ -7,7 +7,7 @@
 #include "executor/core/log_lines.hpp"
 #include "policy/duration.hpp"
 #include "policy/printable.hpp"
-#include "policy/signals.hpp"
+#include "policy/signal_names.hpp"
 
 namespace jobwarden::core {
 namespace {
@@ -42,13 +42,7 @@ std::string decision_line(const policy::Decision& d) {
 }  // namespace
 
 std::string section_id(const std::string& step, int attempt) {
-  std::string id = "jobwarden_";
-  for (char c : step) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == '-';
-    id += ok ? c : '_';
-  }
-  return id + "_a" + std::to_string(attempt);
+  return "jobwarden_" + policy::name_safe(step) + "_a" + std::to_string(attempt);
 }
 
 StepResult StepRunner::run(const StepRequest& request, const policy::Policy& policy) {
@@ -87,7 +81,7 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
       decision.action = policy::Action::fail;
       decision.reason = "cancelled while cleaning up: no further attempt";
     }
-    if (decision.retry) refuse_retry_without_time(decision, request, policy, rec, number + 1);
+    if (decision.retry) refuse_retry_without_time(decision, request, rec, number + 1);
     m_log.info(decision_line(decision));
     result.decisions.push_back(decision);
     if (rec.cancel_signal != 0) result.cancel_signal = rec.cancel_signal;
@@ -97,7 +91,7 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
     }
     if (!sleep_backoff(result, decision.backoff)) break;
   }
-  settle(result, request, policy);
+  settle(result, request);
   return result;
 }
 
@@ -110,18 +104,14 @@ AttemptSettings StepRunner::settings_for_attempt(const StepRequest& request) {
 // A retry that cannot finish before the deadline is not started: the rule's
 // final action applies instead, so the verdict is ours and not the CI's timeout.
 void StepRunner::refuse_retry_without_time(policy::Decision& decision, const StepRequest& request,
-                                           const policy::Policy& policy, const AttemptRecord& last,
-                                           int next) {
+                                           const AttemptRecord& last, int next) {
   if (!request.deadline) return;
   const double left = seconds_between(m_clock.now() + decision.backoff, *request.deadline);
   const double needs = std::max(last.run_seconds, 1.0);
   if (left >= needs) return;
   decision.retry = false;
   decision.exhausted = true;  // the job's time ran out for this retry rule
-  decision.action = policy::Action::fail;
-  for (const auto& rule : policy.rules) {
-    if (rule.name == decision.rule) decision.action = rule.then;
-  }
+  decision.action = decision.then;
   decision.reason = "rule '" + decision.rule + "': no time left for attempt " + std::to_string(next) +
                     " (needs about " + policy::format_seconds(needs) + ", " +
                     policy::format_seconds(std::max(left, 0.0)) + " left before the job's deadline)";
@@ -147,16 +137,14 @@ bool StepRunner::sleep_backoff(StepResult& result, Millis backoff) {
   return true;
 }
 
-void StepRunner::settle(StepResult& result, const StepRequest& request, const policy::Policy& policy) {
+void StepRunner::settle(StepResult& result, const StepRequest& request) {
   const AttemptRecord& last = result.attempts.back();
   const policy::Decision& decision = result.decisions.back();
   result.step_exit_code = last.step_exit_code;
   result.action = decision.action;
   result.reason = decision.reason;
   if (decision.retry) {  // the backoff was cut short by a cancel
-    const auto& fallback = policy.settings_for(request.step).fallback;
-    auto it = fallback.find(policy::Outcome::cancelled);
-    result.action = it == fallback.end() ? policy::Action::fail : it->second;
+    result.action = decision.if_cancelled;
     result.reason = "cancelled during the backoff before attempt " +
                     std::to_string(result.attempts.size() + 1);
     result.step_exit_code = 128 + result.cancel_signal;

@@ -49,9 +49,9 @@ class StepRunner {
  private:
   bool sleep_backoff(StepResult& result, Millis backoff);
   AttemptSettings settings_for_attempt(const StepRequest& request);
-  void refuse_retry_without_time(policy::Decision& decision, const StepRequest& request,
-                                 const policy::Policy& policy, const AttemptRecord& last, int next);
-  void settle(StepResult& result, const StepRequest& request, const policy::Policy& policy);
+  void refuse_retry_without_time(policy::Decision& decision, const StepRequest& request, const AttemptRecord& last,
+                                 int next);
+  void settle(StepResult& result, const StepRequest& request);
 
   ProcessRunner& m_runner;
   const Clock& m_clock;

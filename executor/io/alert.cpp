@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "policy/signals.hpp"
+#include "policy/signal_names.hpp"
 
 namespace jobwarden::io {
 namespace {
@@ -32,7 +32,7 @@ ordered_json attempt_json(const core::AttemptRecord& a) {
       {"cpu_share", optional_json(a.starvation.cpu_share)},
       {"starvation", a.starvation.explanation},
       {"oom_killed", e.oom_killed},
-      {"processes_killed", a.killed.size()},
+      {"processes_killed", a.signalled.size()},
       {"escapees", a.escapees.size()},
   };
 }

@@ -146,7 +146,7 @@ void MetricStore::add_step(const StepMetricsInput& in) {
     add("jobwarden_attempts_total", {in.ci, in.step, std::string(policy::to_string(a.outcome))}, 1);
     if (a.outcome == policy::Outcome::timeout && a.starvation.starved) add("jobwarden_starved_total", {}, 1);
     if (a.outcome == policy::Outcome::oom) add("jobwarden_oom_total", {}, 1);
-    add("jobwarden_processes_killed_total", {}, static_cast<double>(a.killed.size()));
+    add("jobwarden_processes_killed_total", {}, static_cast<double>(a.signalled.size()));
     add("jobwarden_escapees_total", {}, static_cast<double>(a.escapees.size()));
     seconds += a.total_seconds;
   }

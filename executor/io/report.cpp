@@ -5,7 +5,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-#include "policy/signals.hpp"
+#include "policy/signal_names.hpp"
 
 namespace jobwarden::io {
 namespace {
@@ -76,7 +76,7 @@ ordered_json attempt_json(const core::AttemptRecord& r, const policy::Decision& 
   };
   a.update(evidence_json(r));
   a["signals_sent"] = signals_json(r.signals);
-  a["processes_killed"] = processes_json(r.killed);
+  a["processes_killed"] = processes_json(r.signalled);
   a["escapees"] = processes_json(r.escapees);
   a["survivors"] = processes_json(r.survivors);
   a["matched_rule"] = d.rule.empty() ? ordered_json(nullptr) : ordered_json(d.rule);

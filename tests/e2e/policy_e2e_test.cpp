@@ -167,7 +167,9 @@ TEST_CASE("a timeout under CPU pressure is starved and follows the starved rule"
   for (const auto& a : report["attempts"]) {
     CHECK(a["outcome"] == "timeout");
     CHECK(a["starved"] == true);
-    CHECK(a["usable_cpus"] == 1.0);
+    // Pinned to one CPU; a cgroup cpu.max may allow less than that one.
+    CHECK(a["usable_cpus"].get<double>() > 0.0);
+    CHECK(a["usable_cpus"].get<double>() <= 1.0);
     CHECK(a["cpu_share"].get<double>() < 0.5);
     CHECK(a["cpu_wait_fraction"].get<double>() >= 0.25);
     CHECK(a["matched_rule"] == "starved");

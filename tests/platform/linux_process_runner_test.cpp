@@ -29,7 +29,7 @@ TEST_CASE("kills a grandchild on timeout and proves it dead") {
   const auto r = run_real({k_helper, "grandchild"}, {quick_settings(2000, 5000)});
   CHECK(r.rec.outcome == Outcome::timeout);
   CHECK(r.rec.step_exit_code == 124);
-  CHECK(r.rec.killed.size() == 3);
+  CHECK(r.rec.signalled.size() == 3);
   require_all_dead(r, 2);
 }
 
@@ -133,7 +133,8 @@ TEST_CASE("a CPU-bound step has its CPU time, CPU wait and usable CPUs measured"
   CHECK(r.rec.usage.cpu_seconds > 0.1);
   REQUIRE(r.rec.usage.cpu_wait_seconds.has_value());
   REQUIRE(r.rec.usage.usable_cpus.has_value());
-  CHECK(*r.rec.usage.usable_cpus >= 1.0);
+  CHECK(*r.rec.usage.usable_cpus > 0.0);  // cpu.max may allow a fraction of one CPU
+  CHECK(*r.rec.usage.usable_cpus <= affinity_cpus());
   CHECK(r.rec.usage.peak_rss_kib > 0);
   CHECK(r.rec.starvation.measured);
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "executor/platform/safe_files.hpp"
@@ -126,4 +127,34 @@ TEST_CASE("a full or read-only file system is a clear error and the old file sta
   CHECK(contains(read_only.error(), "read-only file system (EROFS)"));
   CHECK(slurp(target) == "old report\n");
   CHECK(::umount2(mount_point.path().c_str(), MNT_DETACH) == 0);
+}
+
+// What makes the write atomic, observed: the new text arrives as a new file
+// renamed over the old one, so a reader that opened the old file keeps
+// reading the old text whole (a write in place — truncate, then write — would
+// show it an empty, short or mixed file), and the name never names anything
+// but one whole version.
+TEST_CASE("an atomic write never changes the file a reader already has open") {
+  TempDir dir;
+  const std::string path = dir.file("report.json");
+  const std::string old_text(256 * 1024, 'o');
+  REQUIRE(platform::write_file_atomically(path, old_text).ok());
+  const int reader = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(reader >= 0);
+  struct stat before {};
+  REQUIRE(::fstat(reader, &before) == 0);
+
+  const std::string new_text(128 * 1024, 'n');
+  REQUIRE(platform::write_file_atomically(path, new_text).ok());
+
+  std::string seen(old_text.size() + 1, '\0');
+  const ssize_t got = ::pread(reader, seen.data(), seen.size(), 0);
+  ::close(reader);
+  REQUIRE(got >= 0);
+  seen.resize(static_cast<std::size_t>(got));
+  CHECK(seen == old_text);
+  struct stat after {};
+  REQUIRE(::stat(path.c_str(), &after) == 0);
+  CHECK(after.st_ino != before.st_ino);
+  CHECK(slurp(path) == new_text);
 }

@@ -1,5 +1,7 @@
 #include "tests/support/proc_check.hpp"
 
+#include <sched.h>
+
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -47,6 +49,13 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds lim
     if (std::chrono::steady_clock::now() >= until) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+int affinity_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  return CPU_COUNT(&set);
 }
 
 }  // namespace jobwarden::testing

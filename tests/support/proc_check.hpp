@@ -24,4 +24,8 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds lim
 
 std::string read_file(const std::string& path);
 
+// The CPUs in this process's affinity mask: an upper bound of the usable CPUs
+// jobwarden reports (a cgroup's cpu.max may lower them, to a fraction of one).
+int affinity_cpus();
+
 }  // namespace jobwarden::testing

@@ -78,7 +78,7 @@ TEST_CASE("a timeout terminates the whole tree, then kills what ignored SIGTERM 
   CHECK(rec.signals[0].at_seconds == doctest::Approx(60.0));
   CHECK(rec.signals[1].at_seconds == doctest::Approx(65.0));
   CHECK(rec.run_seconds == doctest::Approx(60.0));
-  CHECK(rec.killed.size() == 3);
+  CHECK(rec.signalled.size() == 3);
   CHECK(rec.kill_seconds == doctest::Approx(5.001));
   REQUIRE(rec.escapees.size() == 1);  // left the step's process group
   CHECK(rec.escapees[0].pid == 2002);
@@ -96,6 +96,27 @@ TEST_CASE("a tree that obeys SIGTERM is never sent SIGKILL") {
   REQUIRE(h.runner.signals_sent.size() == 1);
   CHECK(h.runner.signals_sent[0].first == TreeSignal::terminate);
   CHECK(rec.total_seconds == doctest::Approx(60.01));
+}
+
+// The bug once fixed: the main process and the last other member die in one
+// reap, the main's exit queued behind the other's. The attempt must not end
+// before that exit is handed out, or the summary has no exit status.
+TEST_CASE("the main process's exit queued behind another member's in one reap is not lost") {
+  for (const bool runner_counts_queued_exit : {true, false}) {
+    CAPTURE(runner_counts_queued_exit);
+    Harness h;
+    h.runner.tree_empty_counts_queued_main_exit = runner_counts_queued_exit;
+    auto script = hangs();
+    script.leftovers = {{2001}};  // dies 10 ms after SIGTERM, as the main does
+    script.main_reaped_last = true;
+    const auto rec = h.run(script);
+    CHECK(rec.outcome == Outcome::timeout);
+    REQUIRE(rec.ending.term_signal.has_value());
+    CHECK(*rec.ending.term_signal == 15);
+    CHECK(rec.ending.signal_sent_by_us);
+    CHECK(h.runner.signals_sent.size() == 1);
+    CHECK(rec.total_seconds == doctest::Approx(60.01));
+  }
 }
 
 TEST_CASE("what a successful main process leaves behind is killed and the outcome stays success") {

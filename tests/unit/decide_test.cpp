@@ -167,3 +167,14 @@ TEST_CASE("a retry rule that runs out of attempts, cap or budget is exhausted, s
   CHECK_FALSE(decide(p, off, {locked}).exhausted);  // nothing was tried
   CHECK_FALSE(decide(p, DecisionContext{}, {fact(Outcome::red, 1)}).exhausted);  // a fallback
 }
+
+TEST_CASE("a retry decision carries what applies should the retry not happen") {
+  Policy p = lock_policy();
+  p.defaults.fallback[Outcome::cancelled] = Action::unstable;
+  AttemptFacts locked = fact(Outcome::red, 100);
+  locked.output_tail = "E: Could not get lock /var/lib/dpkg/lock";
+  const Decision d = decide(p, {}, {locked});
+  REQUIRE(d.retry);
+  CHECK(d.then == Action::system_failure);          // the rule's then, if no time is left
+  CHECK(d.if_cancelled == Action::unstable);        // the fallback for cancelled, if the backoff is cut short
+}

@@ -3,7 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policy/decide.hpp"
@@ -75,17 +77,65 @@ TEST_CASE("embedded_default_policy() is the embedded YAML, loaded") {
   CHECK(p.steps.empty());
 }
 
-TEST_CASE("the embedded default YAML documents every key it sets or offers") {
-  const std::string_view text = embedded_default_policy_yaml();
-  for (const char* key :
-       {"version:",  "defaults:", "timeout:", "grace:",        "backoff:",        "initial:",
-        "factor:",   "max:",      "jitter:",  "starvation:",   "cpu_wait:",       "cpu_share:",
-        "rules:",    "name:",     "when:",    "retry:",        "then:",           "exit_codes",
-        "signals",   "output",    "step",     "starved",       "min_duration",    "max_duration",
-        "fallback:", "flaky:",    "limits:",  "max_attempts:", "max_retry_time:", "steps:"}) {
-    CAPTURE(key);
-    CHECK(text.find(key) != std::string_view::npos);
+namespace {
+
+// The YAML's lines split at '#': what the loader reads, and what a reader is told.
+struct YamlParts {
+  std::string code;
+  std::string comments;
+};
+
+YamlParts split_comments(std::string_view text) {
+  YamlParts parts;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(start, end - start);
+    const std::size_t hash = line.find('#');
+    parts.code += std::string(line.substr(0, hash)) + "\n";
+    if (hash != std::string_view::npos) parts.comments += std::string(line.substr(hash)) + "\n";
+    start = end + 1;
   }
+  return parts;
+}
+
+}  // namespace
+
+TEST_CASE("the embedded default YAML sets every key outside its comments") {
+  const YamlParts parts = split_comments(embedded_default_policy_yaml());
+  for (const char* key : {"version", "defaults", "timeout", "grace", "backoff", "initial", "factor", "max",
+                          "jitter", "starvation", "cpu_wait", "cpu_share", "rules", "name", "when", "retry",
+                          "then", "outcome", "starved", "fallback", "flaky", "limits", "max_attempts",
+                          "max_retry_time"}) {
+    CAPTURE(key);
+    // A YAML key: at a line's start (after indentation or "- "), or inside a flow map.
+    const std::regex as_key("(^|\\n)[ -]*" + std::string(key) + ":|[{,] *" + std::string(key) + ":");
+    CHECK(std::regex_search(parts.code, as_key));
+  }
+}
+
+TEST_CASE("the embedded default YAML's comments offer every condition and the per-step overrides") {
+  const YamlParts parts = split_comments(embedded_default_policy_yaml());
+  // The conditions a rule's `when` may hold are listed in the comment above `rules:`.
+  const std::size_t from = parts.comments.find("when keys:");
+  const std::size_t to = parts.comments.find("retry: N", from);
+  REQUIRE(from != std::string::npos);
+  REQUIRE(to != std::string::npos);
+  const std::string when_keys = parts.comments.substr(from, to - from);
+  for (const char* key :
+       {"outcome", "exit_codes", "signals", "output", "step", "starved", "min_duration", "max_duration"}) {
+    CAPTURE(key);
+    CHECK(std::regex_search(when_keys, std::regex("\\b" + std::string(key) + "\\b")));
+  }
+  // `steps:` is shown commented out, ready to copy.
+  CHECK(std::regex_search(parts.comments, std::regex("(^|\\n)# steps:")));
+}
+
+TEST_CASE("the comment splitter of these tests tells code from comments") {
+  const YamlParts parts = split_comments("a: 1 # b: 2\n# c: 3\nd: 4");
+  CHECK(parts.code == "a: 1 \n\nd: 4\n");
+  CHECK(parts.comments == "# b: 2\n# c: 3\n");
 }
 
 TEST_CASE("default policy: red fails at once") {

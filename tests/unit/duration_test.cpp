@@ -41,3 +41,10 @@ TEST_CASE("durations format compactly and round-trip") {
     CHECK(back.value.count() == ms);
   }
 }
+
+TEST_CASE("fractions format as whole percentages, rounded") {
+  CHECK(format_percent(0.253) == "25%");
+  CHECK(format_percent(0.5) == "50%");
+  CHECK(format_percent(1.0) == "100%");
+  CHECK(format_percent(0.0) == "0%");
+}

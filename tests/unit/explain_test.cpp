@@ -47,3 +47,17 @@ TEST_CASE("explain reports a missing exit code and a non-matching output") {
                                                          "output does not match /Could not get lock/"});
   CHECK(rules[2].matched);
 }
+
+TEST_CASE("explain agrees with the engine: a cancelled attempt is not matched against the rules") {
+  const auto loaded = load_policy("version: 1\nrules:\n  - name: any\n    when: {step: build}\n    retry: 2\n", "p.yml");
+  REQUIRE(loaded.ok());
+  AttemptFacts f;
+  f.outcome = Outcome::cancelled;
+  const auto rules = explain_rules(*loaded.policy, f, "build");
+  REQUIRE(rules.size() == 1);
+  CHECK_FALSE(rules[0].matched);
+  CHECK(rules[0].mismatches == std::vector<std::string>{"the rules are not consulted for an outcome of cancelled"});
+  const Decision d = decide(*loaded.policy, {}, {f});
+  CHECK_FALSE(d.retry);
+  CHECK(d.rule.empty());
+}

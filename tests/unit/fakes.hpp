@@ -52,6 +52,11 @@ struct AttemptScript {
   bool main_ignores_term = false;
   std::vector<FakeMember> leftovers;        // other members of the tree
   core::AttemptUsage usage;
+  // Members that die at the same instant are reaped together, as by one
+  // waitid() sweep of the real runner, and their events queue up; by default
+  // in the order they were signalled. true: the main process's exit is queued
+  // behind the others (the order that once lost its exit status).
+  bool main_reaped_last = false;
 };
 
 class FakeRunner final : public core::ProcessRunner {
@@ -64,6 +69,11 @@ class FakeRunner final : public core::ProcessRunner {
   int starts = 0;
   int cpu_checks = 0;
   std::optional<Millis> parent_death_at;  // the cancel at this time is the parent dying
+  // As ProcessRunner::tree_empty promises: not empty while the main process's
+  // exit is queued but not yet handed out by wait(). false: a runner that
+  // breaks that promise (as the real one once did), to show that the
+  // supervisor still waits for the main process's status.
+  bool tree_empty_counts_queued_main_exit = true;
 
   core::StartResult start(const core::SpawnRequest&) override {
     REQUIRE_MESSAGE(!scripts.empty(), "the supervisor started more attempts than scripted");
@@ -81,6 +91,7 @@ class FakeRunner final : public core::ProcessRunner {
     r.pid = main_pid;
     m_alive.clear();
     m_deaths.clear();
+    m_reaped.clear();
     m_alive.push_back({main_pid, main_pid, m_script.main_ignores_term, Millis{10}, "main", false});
     for (auto m : m_script.leftovers) {
       if (m.pgid == 0) m.pgid = main_pid;
@@ -95,6 +106,11 @@ class FakeRunner final : public core::ProcessRunner {
   }
 
   core::RunnerEvent wait(std::optional<MonoTime> until) override {
+    if (!m_reaped.empty()) {  // reaped already: handed out without time passing
+      const core::RunnerEvent ev = m_reaped.front();
+      m_reaped.pop_front();
+      return ev;
+    }
     std::optional<MonoTime> next;
     for (const auto& d : m_deaths) next = next ? std::min(*next, d.at) : d.at;
     for (const auto& c : cancels) {
@@ -130,7 +146,12 @@ class FakeRunner final : public core::ProcessRunner {
     for (const auto& m : m_alive) out.push_back(info(m));
     return out;
   }
-  bool tree_empty() override { return m_alive.empty(); }
+  bool tree_empty() override {
+    const bool main_exit_queued = std::any_of(m_reaped.begin(), m_reaped.end(), [](const core::RunnerEvent& ev) {
+      return ev.kind == core::RunnerEvent::Kind::main_exited;
+    });
+    return m_alive.empty() && !(tree_empty_counts_queued_main_exit && main_exit_queued);
+  }
   core::CpuSoFar cpu_so_far() override {
     ++cpu_checks;
     return {m_script.usage.cpu_seconds, m_script.usage.cpu_wait_seconds, m_script.usage.usable_cpus};
@@ -171,15 +192,26 @@ class FakeRunner final : public core::ProcessRunner {
         return ev;
       }
     }
-    auto it = std::find_if(m_deaths.begin(), m_deaths.end(), [&](const Death& d) { return d.at == at; });
-    const Death d = *it;
-    m_deaths.erase(it);
-    std::erase_if(m_alive, [&](const FakeMember& m) { return m.pid == d.pid; });
-    core::RunnerEvent ev;
-    ev.kind = d.pid == m_main_pid ? core::RunnerEvent::Kind::main_exited
-                                  : core::RunnerEvent::Kind::child_reaped;
-    ev.exit_code = d.exit_code;
-    ev.term_signal = d.term_signal;
+    // Every member that dies now is reaped in one sweep; the events queue up.
+    std::vector<Death> now;
+    for (const auto& d : m_deaths) {
+      if (d.at == at) now.push_back(d);
+    }
+    std::erase_if(m_deaths, [&](const Death& d) { return d.at == at; });
+    if (m_script.main_reaped_last) {
+      std::stable_partition(now.begin(), now.end(), [&](const Death& d) { return d.pid != m_main_pid; });
+    }
+    for (const Death& d : now) {
+      std::erase_if(m_alive, [&](const FakeMember& m) { return m.pid == d.pid; });
+      core::RunnerEvent ev;
+      ev.kind = d.pid == m_main_pid ? core::RunnerEvent::Kind::main_exited
+                                    : core::RunnerEvent::Kind::child_reaped;
+      ev.exit_code = d.exit_code;
+      ev.term_signal = d.term_signal;
+      m_reaped.push_back(ev);
+    }
+    const core::RunnerEvent ev = m_reaped.front();
+    m_reaped.pop_front();
     return ev;
   }
 
@@ -187,6 +219,7 @@ class FakeRunner final : public core::ProcessRunner {
   AttemptScript m_script;
   std::vector<FakeMember> m_alive;
   std::vector<Death> m_deaths;
+  std::deque<core::RunnerEvent> m_reaped;  // reaped, not yet handed out by wait()
   std::vector<Millis> m_delivered;
   int m_main_pid = 0;
 };

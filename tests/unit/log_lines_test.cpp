@@ -50,7 +50,7 @@ TEST_CASE("the attempt summary carries the evidence") {
   r.usage.peak_rss_kib = 2048;
   r.usage.cpu_wait_seconds = 0.25;
   r.usage.processes_reaped = 3;
-  r.killed = {{10, 1, 10, 10, 'S', "a"}, {11, 1, 11, 11, 'S', "b"}};
+  r.signalled = {{10, 1, 10, 10, 'S', "a"}, {11, 1, 11, 11, 'S', "b"}};
   r.escapees = {{11, 1, 11, 11, 'S', "b"}};
   r.starvation.cpu_share = 0.125;
   r.starvation.explanation = "not starved (hardly waited for a CPU)";

@@ -19,7 +19,7 @@ core::AttemptRecord attempt(policy::Outcome outcome, int killed = 0, bool starve
   core::AttemptRecord a;
   a.outcome = outcome;
   a.total_seconds = 2.5;
-  a.killed.resize(static_cast<std::size_t>(killed));
+  a.signalled.resize(static_cast<std::size_t>(killed));
   a.starvation.starved = starved;
   return a;
 }

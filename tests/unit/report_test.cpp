@@ -29,7 +29,7 @@ core::StepResult sample_result() {
   a.starvation.starved = true;
   a.starvation.cpu_share = 0.25;
   a.signals.push_back({"SIGTERM", "timeout 2s reached", 2.0, {{10, 1, 10, 10, 'S', "sleep 9"}}});
-  a.killed = {{10, 1, 10, 10, 'S', "sleep 9"}};
+  a.signalled = {{10, 1, 10, 10, 'S', "sleep 9"}};
   res.attempts = {a};
   policy::Decision d;
   d.retry = true;

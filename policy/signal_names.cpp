@@ -1,4 +1,4 @@
-#include "policy/signals.hpp"
+#include "policy/signal_names.hpp"
 
 #include <array>
 #include <cctype>

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "policy/signals.hpp"
+#include "policy/signal_names.hpp"
 
 using namespace jobwarden::policy;
 
