@@ -34,8 +34,9 @@ hyperfine --warmup 1 --runs 5 --export-markdown "$OUT/throughput.md" \
   "$JW run --quiet --ci generic -- dd if=/dev/zero bs=1M count=1024 status=none" \
   'head -c 1073741824 /dev/zero' \
   'head -c 1073741824 /dev/zero | cat' \
-  "$JW run --quiet --ci generic -- head -c 1073741824 /dev/zero" >/dev/null
-cat "$OUT/throughput.md"
+  "$JW run --quiet --ci generic -- head -c 1073741824 /dev/zero" \
+  "sh -c '$JW run --quiet --ci generic -- head -c 1073741824 /dev/zero >/dev/null 2>&1'" >/dev/null
+cat "$OUT/throughput.md"  # the last row: stdout and stderr one description, so one pipe for the step
 
 echo "## 3. Supervision CPU: the supervisor's own CPU time while the step is \`sleep 10\`"
 cpu_of() {  # task-clock of the named process only (--no-inherit: not its children)

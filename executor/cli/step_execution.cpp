@@ -53,6 +53,14 @@ std::optional<core::StepResult> execute_step(const core::StepRequest& request, c
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
   platform::SystemClock clock;
   core::StepRunner step_runner(**runner, clock, log, [&] { return uniform(rng); });
+  // jobwarden's own lines keep their place among the step's output: what the
+  // step wrote before a line is relayed before it.
+  platform::LinuxProcessRunner& relay = **runner;
+  log.set_before_write([&relay] { relay.relay_pending(); });
+  struct Unhook {
+    core::JobLog& log;
+    ~Unhook() { log.set_before_write(nullptr); }
+  } unhook{log};
   return step_runner.run(request, policy);
 }
 

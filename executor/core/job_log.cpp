@@ -14,6 +14,7 @@ void JobLog::emit(std::string_view prefix, std::string_view line, bool keep_colo
   text.append("jobwarden: ").append(colour).append(prefix).append(safe);
   if (*colour != '\0') text.append("\x1b[0m");
   text.push_back('\n');
+  if (m_before_write) m_before_write();
   m_log.write(text);
 }
 
@@ -36,7 +37,9 @@ void JobLog::verdict(policy::Action action, std::string_view line) {
 }
 
 void JobLog::raw_marker(const std::string& text) {
-  if (!text.empty()) m_markers.write(m_secrets != nullptr ? m_secrets->redact(text) : text);
+  if (text.empty()) return;
+  if (m_before_write) m_before_write();
+  m_markers.write(m_secrets != nullptr ? m_secrets->redact(text) : text);
 }
 
 }  // namespace jobwarden::core

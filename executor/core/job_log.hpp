@@ -10,6 +10,7 @@
 // escaped, so no quoted text can start a line of its own or forge a marker;
 // the verdict keeps its SGR colours. A line is cut after k_max_line_bytes.
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,10 @@ class JobLog {
   // Colour is decided by the CLI (--color, NO_COLOR, the CI); off by default.
   void set_colour(bool on) { m_colour = on; }
   bool colour() const { return m_colour; }
+  // Called before each line or marker is written (the runner relays the
+  // step's output read so far, so that jobwarden's lines keep their place
+  // among it). Empty: nothing.
+  void set_before_write(std::function<void()> hook) { m_before_write = std::move(hook); }
   void raw_marker(const std::string& text);  // dialect-specific text for stdout
   const CiDialect& dialect() const { return m_dialect; }
   bool quiet() const { return m_quiet; }
@@ -60,6 +65,7 @@ class JobLog {
   bool m_quiet;
   const Redactor* m_secrets = nullptr;
   bool m_colour = false;
+  std::function<void()> m_before_write;
 };
 
 }  // namespace jobwarden::core

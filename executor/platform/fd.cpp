@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <string>
@@ -102,5 +104,16 @@ bool read_small_file(const char* path, std::string& out, bool single_record) {
 }
 
 bool is_terminal(int fd) { return ::isatty(fd) == 1; }
+
+bool same_open_description(int a, int b) {
+  const pid_t self = ::getpid();
+  const long same = ::syscall(SYS_kcmp, self, self, KCMP_FILE, a, b);
+  if (same >= 0) return same == 0;  // 1, 2, 3: different descriptions (ordered for sorting)
+  struct stat sa {}, sb {};
+  if (::fstat(a, &sa) != 0 || ::fstat(b, &sb) != 0) return false;
+  if (sa.st_dev != sb.st_dev || sa.st_ino != sb.st_ino) return false;
+  if (!S_ISREG(sa.st_mode)) return true;
+  return ::lseek(a, 0, SEEK_CUR) == ::lseek(b, 0, SEEK_CUR) && ::fcntl(a, F_GETFL) == ::fcntl(b, F_GETFL);
+}
 
 }  // namespace jobwarden::platform

@@ -64,6 +64,15 @@ class FdSink final : public core::LineSink {
   bool m_stalled = false;
 };
 
+// Whether descriptors `a` and `b` share one open file description (a shell's
+// `2>&1`, one pipe from GitLab Runner, Jenkins' `> log 2>&1`, Buildkite's
+// PTY): then whatever is written through either lands in one stream, in
+// order. kcmp(KCMP_FILE) answers exactly. Where the kernel refuses it
+// (no CONFIG_KCMP, a seccomp filter), fstat+fcntl decide: the same pipe,
+// socket or terminal (no offset: both write into the same stream in order),
+// or the same regular file at the same offset with the same status flags.
+bool same_open_description(int a, int b);
+
 // isatty(), for the CLI's colour choice.
 bool is_terminal(int fd);
 

@@ -40,7 +40,8 @@ void raise_descriptor_limit() {
 
 LinuxProcessRunner::LinuxProcessRunner(const RunnerOptions& options, std::unique_ptr<Containment> containment)
     : m_options(options),
-      m_relay(options.stdout_fd, options.stderr_fd, options.tail_bytes),
+      m_relay(options.stdout_fd, options.stderr_fd, options.tail_bytes,
+              same_open_description(options.stdout_fd, options.stderr_fd)),
       m_containment(std::move(containment)),
       m_meter(options.sample_interval) {}
 
@@ -76,7 +77,7 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   }
   const SpawnOutcome outcome = spawn_step(spawn);
   ::close(spawn.stdout_fd);  // the child holds its own copies now
-  ::close(spawn.stderr_fd);
+  if (spawn.stderr_fd != spawn.stdout_fd) ::close(spawn.stderr_fd);  // merged: one pipe for both
   if (!outcome.started) {
     if (outcome.pid > 0) reap_child(outcome.pid);
     m_containment->end_attempt();  // the leaf goes after a failed start too

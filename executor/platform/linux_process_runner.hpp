@@ -52,6 +52,11 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   core::CpuSoFar cpu_so_far() override;
   core::AttemptUsage finish_attempt() override;
 
+  // Relays what the step has written so far (see OutputRelay::relay_available).
+  void relay_pending() { m_relay.relay_available(); }
+  // Whether the step gets one pipe for stdout and stderr (ours are one description).
+  bool merged_output() const { return m_relay.merged(); }
+
   // Last resort for internal faults: SIGKILL every member and reap them,
   // for at most `budget`. Returns true when the tree is empty.
   bool kill_everything(core::Millis budget);

@@ -30,8 +30,8 @@ ssize_t write_now(int fd, const char* data, std::size_t len, bool socket) {
 }
 }  // namespace
 
-OutputRelay::OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capacity)
-    : m_tail_capacity(tail_capacity) {
+OutputRelay::OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capacity, bool merged)
+    : m_tail_capacity(tail_capacity), m_merged(merged) {
   const int dests[2] = {stdout_dest, stderr_dest};
   for (std::size_t i = 0; i < 2; ++i) {
     m_streams[i].own_destination.reset(reopen_nonblocking(dests[i]));
@@ -43,7 +43,9 @@ OutputRelay::OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capa
 
 bool OutputRelay::open_pipes(int& child_stdout, int& child_stderr, std::string& error) {
   int* child_ends[2] = {&child_stdout, &child_stderr};
-  for (std::size_t i = 0; i < 2; ++i) {
+  m_streams[1].read_end.reset();
+  m_streams[1].pending.clear();
+  for (std::size_t i = 0; i < (m_merged ? 1 : 2); ++i) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) < 0) {
       error = std::string("pipe2: ") + std::strerror(errno);
@@ -54,7 +56,17 @@ bool OutputRelay::open_pipes(int& child_stdout, int& child_stderr, std::string& 
     m_streams[i].pending.clear();
     *child_ends[i] = fds[1];
   }
+  if (m_merged) child_stderr = child_stdout;
   return true;
+}
+
+void OutputRelay::relay_available() {
+  constexpr int k_max_rounds = 4;  // 4 x 16 reads of 64 KiB: a chatty step cannot hold a log line forever
+  for (std::size_t i = 0; i < m_streams.size(); ++i) {
+    for (int round = 0; round < k_max_rounds && flush(m_streams[i]); ++round) {
+      if (read_some(i) != ReadResult::more) break;
+    }
+  }
 }
 
 OutputRelay::PollItem OutputRelay::poll_item(std::size_t index) const {

@@ -22,10 +22,15 @@ namespace jobwarden::platform {
 
 class OutputRelay {
  public:
-  OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capacity);
+  // `merged`: our stdout and stderr are one open file description (see
+  // same_open_description): the step then gets one pipe as both its stdout
+  // and stderr, so its output keeps exactly the order it was written in, and
+  // it is relayed to `stdout_dest` (stream 0; stream 1 stays unused).
+  OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capacity, bool merged = false);
 
   // Creates fresh pipes for a new attempt; returns the write ends to give to
-  // the child (the caller closes them after the fork). false on failure.
+  // the child (the caller closes them after the fork; when merged, both are
+  // the same descriptor: close it once). false on failure.
   bool open_pipes(int& child_stdout, int& child_stderr, std::string& error);
 
   // What to poll for stream `index`: its pipe for POLLIN, or, while output
@@ -53,6 +58,13 @@ class OutputRelay {
   // the pipes. Returns the number of bytes that had to be dropped.
   unsigned long long drain_and_close(int patience_ms);
 
+  // Relays what the step has written so far, without waiting: called before
+  // each of jobwarden's own lines, so that a line lands after the output that
+  // preceded it. Bounded, like service().
+  void relay_available();
+
+  bool merged() const { return m_merged; }
+
   // The last `tail_capacity` bytes relayed since the previous call, and resets.
   std::string take_tail();
   unsigned long long bytes() const { return m_bytes; }
@@ -76,6 +88,7 @@ class OutputRelay {
   std::string m_ring;
   std::size_t m_ring_pos = 0;     // where the next read lands
   std::size_t m_tail_capacity;
+  bool m_merged = false;
   unsigned long long m_bytes = 0; // relayed since the last take_tail()
 };
 

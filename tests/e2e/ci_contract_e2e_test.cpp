@@ -9,6 +9,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/proc_check.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace jobwarden::testing;
 using std::chrono::milliseconds;
@@ -17,10 +18,6 @@ namespace {
 
 const std::string k_jw = jobwarden_binary();
 const std::string k_helper = tree_helper();
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 std::vector<std::string> jw_run(const std::string& ci, std::vector<std::string> options,
                                 std::vector<std::string> command) {
@@ -190,4 +187,54 @@ TEST_CASE("--ci jenkins clamps the grace, and a SIGTERM to the step then to jobw
   CHECK(contains(r.err, "received SIGTERM: the CI aborted the step"));
   CHECK(contains(r.err, "attempt 1 of up to 3: cancelled"));
   CHECK_FALSE(contains(r.err, "attempt 2"));
+}
+
+TEST_CASE("with stdout and stderr one pipe, the step gets one pipe: 300 interleaved runs, each identical to the bare command") {
+  const std::vector<std::string> cmd{"/bin/bash", "-c", "echo A; echo B >&2; echo C; echo D >&2; echo E"};
+  const auto bare = run_child(cmd, {}, milliseconds(30'000), "", true);
+  REQUIRE(bare.out == "A\nB\nC\nD\nE\n");
+  int identical = 0;
+  for (int run = 0; run < 300; ++run) {
+    const auto r = run_child(jw_run("generic", {"--quiet"}, cmd), {}, milliseconds(30'000), "", true);
+    std::string step_output;
+    for (std::size_t at = 0; at < r.out.size();) {
+      const std::size_t end = std::min(r.out.find('\n', at), r.out.size() - 1) + 1;
+      if (r.out.compare(at, 11, "jobwarden: ") != 0) step_output += r.out.substr(at, end - at);
+      at = end;
+    }
+    if (step_output != bare.out) {
+      CAPTURE(run);
+      CHECK(step_output == bare.out);
+      break;
+    }
+    ++identical;
+  }
+  CHECK(identical == 300);
+}
+
+TEST_CASE("with stdout and stderr one pipe, jobwarden's own lines keep their place among the step's") {
+  const auto r = run_child(jw_run("generic", {}, {"/bin/bash", "-c", "echo one; echo two >&2; echo three; exit 3"}), {},
+                           milliseconds(30'000), "", true);
+  CAPTURE(r.out);
+  CHECK(r.exit_code == 3);
+  const auto header = r.out.find("jobwarden: step 'default' attempt 1");
+  const auto step = r.out.find("one\ntwo\nthree\n");
+  const auto summary = r.out.find("jobwarden: attempt 1 of up to 2: red");
+  REQUIRE(header != std::string::npos);
+  REQUIRE(step != std::string::npos);
+  REQUIRE(summary != std::string::npos);
+  CHECK(header < step);
+  CHECK(step < summary);
+}
+
+TEST_CASE("with stdout and stderr one pipe, the policy's output patterns see what the step wrote to either") {
+  TempDir dir;
+  dir.write("policy.yml", "version: 1\ndefaults: {backoff: {initial: 100ms, jitter: 0}}\nrules:\n"
+                          "  - name: order\n    when: {outcome: red, output: 'out-1\\nerr-2\\nout-3'}\n    retry: 2\n    then: unstable\n");
+  const auto r = run_child(jw_run("generic", {"--policy", dir.file("policy.yml")},
+                                  {"/bin/bash", "-c", "echo out-1; echo err-2 >&2; echo out-3; exit 1"}),
+                           {}, milliseconds(30'000), "", true);
+  CAPTURE(r.out);
+  CHECK(r.exit_code == 79);  // matched twice: the tail holds both streams in the order written
+  CHECK(contains(r.out, "decision: retry after 100ms (rule 'order' matched 1/2 attempts)"));
 }

@@ -17,6 +17,17 @@ namespace {
 
 const std::string k_helper = tree_helper();
 
+// Two CPU hogs on CPU 0, each in its own session (see HACKING.md on autogroups).
+std::vector<std::unique_ptr<ChildProcess>> cpu0_hogs() {
+  std::vector<std::unique_ptr<ChildProcess>> hogs;
+  for (int i = 0; i < 2; ++i) {
+    hogs.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{"/usr/bin/taskset", "-c", "0", k_helper, "spin"}, std::vector<std::string>{}, "", true));
+    REQUIRE(hogs.back()->wait_for_output("ready", milliseconds(30'000)));
+  }
+  return hogs;
+}
+
 const char* k_lock_policy = R"(version: 1
 defaults:
   backoff: {initial: 100ms, jitter: 0}
@@ -133,12 +144,7 @@ rules:
     retry: 2
     then: system_failure
 )");
-  std::unique_ptr<ChildProcess> hogs[2];
-  for (auto& hog : hogs) {  // each in its own session: see HACKING.md on autogroups
-    hog = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/bin/taskset", "-c", "0", k_helper, "spin"},
-                                         std::vector<std::string>{}, "", true);
-    REQUIRE(hog->wait_for_output("ready", milliseconds(30'000)));
-  }
+  const auto hogs = cpu0_hogs();
   gl.command_prefix = {"/usr/bin/taskset", "-c", "0"};
   const auto o = gl.run_stage("build_script", "exec " + k_helper + " spin");
   CAPTURE(o.driver.err);
@@ -232,12 +238,7 @@ TEST_CASE("an attempt starved a grace before the job's deadline ends as a system
   GitlabRunnerEmulator gl(6);
   gl.config();
   gl.write_repo_policy("version: 1\ndefaults: {grace: 1s}\n");
-  std::unique_ptr<ChildProcess> hogs[2];
-  for (auto& hog : hogs) {  // each in its own session: see HACKING.md on autogroups
-    hog = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/bin/taskset", "-c", "0", k_helper, "spin"},
-                                         std::vector<std::string>{}, "", true);
-    REQUIRE(hog->wait_for_output("ready", milliseconds(30'000)));
-  }
+  const auto hogs = cpu0_hogs();
   gl.command_prefix = {"/usr/bin/taskset", "-c", "0"};
   const auto run = gl.run_stage_under_job_timeout("build_script", "exec " + k_helper + " spin",
                                                   milliseconds(30'000), milliseconds(10'000));

@@ -41,6 +41,15 @@ AttemptScript starved_timeout() {
   return s;
 }
 
+// The main process dies of a SIGTERM jobwarden did not send, after 1 s.
+AttemptScript killed_by_foreign_term() {
+  AttemptScript s;
+  s.main_exits_after = Millis{1'000};
+  s.exit_code.reset();
+  s.term_signal = 15;
+  return s;
+}
+
 AttemptScript exits(int code) {
   AttemptScript s;
   s.main_exits_after = Millis{500};
@@ -200,10 +209,7 @@ TEST_CASE("the attempt count in the header ignores rules limited to other steps"
 TEST_CASE("under Jenkins, a foreign SIGTERM followed by jobwarden's own SIGTERM is the CI's abort: cancelled, no retry") {
   StepHarness h;
   h.request.settings.foreign_term_settle = Millis{6'000};
-  AttemptScript killed;
-  killed.main_exits_after = Millis{1'000};
-  killed.exit_code.reset();
-  killed.term_signal = 15;  // Jenkins' process-tree killer reached the step first
+  const AttemptScript killed = killed_by_foreign_term();  // Jenkins' process-tree killer reached the step first
   policy::Rule any_signal;
   any_signal.name = "signals";
   any_signal.when.outcomes = {Outcome::signal};
@@ -222,10 +228,7 @@ TEST_CASE("under Jenkins, a foreign SIGTERM followed by jobwarden's own SIGTERM 
 TEST_CASE("under Jenkins, a foreign SIGTERM with no SIGTERM to jobwarden within the settle time stays a signal") {
   StepHarness h;
   h.request.settings.foreign_term_settle = Millis{6'000};
-  AttemptScript killed;
-  killed.main_exits_after = Millis{1'000};
-  killed.exit_code.reset();
-  killed.term_signal = 15;
+  const AttemptScript killed = killed_by_foreign_term();
   h.runner.scripts = {killed};
   const auto result = h.run();
   CHECK(result.attempts[0].outcome == Outcome::signal);
