@@ -31,12 +31,19 @@ PolicySource load_policy_source(const std::string& explicit_path) {
   std::error_code ec;
   src.path = std::filesystem::absolute(explicit_path, ec).lexically_normal().string();
   if (src.path.empty()) src.path = explicit_path;
-  policy::PolicyFileText file = policy::read_policy_file(src.path);
-  if (file.error) {
-    src.loaded.errors.push_back(std::move(*file.error));
+  // Read here rather than by policy::read_policy_file (a stream: it would wait
+  // forever on a FIFO, with SIGTERM already blocked): only a regular file is
+  // read, one byte over the cap to tell an oversized one.
+  auto text = platform::read_regular_file(src.path, policy::k_max_policy_bytes + 1);
+  if (!text) {
+    src.loaded.errors.push_back({src.path, 0, 0, "cannot read the policy file: " + text.error()});
     return src;
   }
-  src.text = std::move(file.text);
+  if (text->size() > policy::k_max_policy_bytes) {
+    src.loaded.errors.push_back({src.path, 0, 0, "the policy file is larger than 1 MiB"});
+    return src;
+  }
+  src.text = std::move(*text);
   src.loaded = policy::load_policy(src.text, src.path);
   return src;
 }

@@ -21,7 +21,9 @@ struct PolicySource {
 };
 
 // `explicit_path` empty: discovery (load_project_policy on the working
-// directory). An explicit path is the caller's choice and read as given.
+// directory). An explicit path is the caller's choice and read as given
+// (symlinks followed), but only a regular file is read: a FIFO or a device is
+// refused without waiting on it.
 // Never throws; errors are in loaded.errors.
 PolicySource load_policy_source(const std::string& explicit_path);
 

@@ -106,6 +106,26 @@ int check_target(int dir_fd, const std::string& name) {
   return S_ISREG(st.st_mode) ? 0 : EISDIR;
 }
 
+// At most `max_bytes` of an opened file that must be a regular one (checked
+// before the first read: a FIFO or /dev/zero is never read).
+core::Result<std::string, std::string> read_regular(const UniqueFd& file, const std::string& shown,
+                                                    std::size_t max_bytes) {
+  struct stat st {};
+  if (::fstat(file.get(), &st) != 0) return failure(shown, why(errno));
+  if (!S_ISREG(st.st_mode)) return failure(shown, "not a regular file");
+  std::string text(max_bytes, '\0');
+  std::size_t used = 0;
+  while (used < text.size()) {
+    const ssize_t n = ::read(file.get(), text.data() + used, text.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return failure(shown, why(errno));
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  text.resize(used);
+  return text;
+}
+
 }  // namespace
 
 core::Result<UniqueFd, std::string> open_beneath(int base_fd, const std::string& relative, int flags,
@@ -138,20 +158,13 @@ core::Result<std::string, std::string> read_file_beneath(int base_fd, const std:
                                                          std::size_t max_bytes) {
   auto file = open_beneath(base_fd, relative, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (!file) return core::unexpected(file.error());
-  struct stat st {};
-  if (::fstat(file->get(), &st) != 0) return failure(relative, why(errno));
-  if (!S_ISREG(st.st_mode)) return failure(relative, "not a regular file");
-  std::string text(max_bytes, '\0');
-  std::size_t used = 0;
-  while (used < text.size()) {
-    const ssize_t n = ::read(file->get(), text.data() + used, text.size() - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return failure(relative, why(errno));
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  text.resize(used);
-  return text;
+  return read_regular(*file, relative, max_bytes);
+}
+
+core::Result<std::string, std::string> read_regular_file(const std::string& path, std::size_t max_bytes) {
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  if (!file.valid()) return failure(path, why(errno));
+  return read_regular(file, path, max_bytes);
 }
 
 core::Status<std::string> write_file_atomically_at(int dir_fd, const std::string& name, std::string_view text,

@@ -54,6 +54,13 @@ bool entry_exists(int dir_fd, const std::string& name);
 core::Result<std::string, std::string> read_file_beneath(int base_fd, const std::string& relative,
                                                          std::size_t max_bytes);
 
+// Reads at most `max_bytes` of the regular file at `path`, opened as written
+// (a path the caller chose, such as one on jobwarden's command line: symlinks
+// are followed). A FIFO, a device or a directory is refused before any read,
+// and the open never waits (a FIFO without a writer would block it).
+// Errors: "<path>: <why>".
+core::Result<std::string, std::string> read_regular_file(const std::string& path, std::size_t max_bytes);
+
 // Replaces `name` in the directory `dir_fd` (a plain file name: no '/').
 // `shown` names the target in errors.
 core::Status<std::string> write_file_atomically_at(int dir_fd, const std::string& name, std::string_view text,

@@ -149,3 +149,26 @@ TEST_CASE("a report on a full file system: one clear line, the verdict and exit 
   CHECK(std::distance(fs::directory_iterator(mount_point.path()), fs::directory_iterator{}) == 1);
   CHECK(::umount2(mount_point.path().c_str(), MNT_DETACH) == 0);
 }
+
+TEST_CASE("a FIFO or a device given as the policy file is refused at once, never waited on nor read whole") {
+  TempDir dir;
+  const std::string fifo = dir.file("policy.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // jobwarden blocks SIGTERM from its first line (its signals are read from
+  // a descriptor): an open() that waits for a FIFO's writer could only be
+  // ended by SIGKILL. The deadline is generous; a hang fails loudly.
+  for (const std::string& policy : {fifo, std::string("/dev/zero")}) {
+    CAPTURE(policy);
+    const auto r = run_child({k_jw, "run", "--ci", "generic", "--policy", policy, "--", "echo", "must-not-run"}, {},
+                             std::chrono::milliseconds(30'000));
+    CAPTURE(r.err);
+    CHECK_FALSE(r.hung);
+    CHECK(r.exit_code == 78);
+    CHECK(count(r.err, "cannot read the policy file: " + policy + ": not a regular file") == 1);
+    CHECK_FALSE(contains(r.out, "must-not-run"));
+    const auto check = run_child({k_jw, "policy", "check", policy}, {}, std::chrono::milliseconds(30'000));
+    CAPTURE(check.out);
+    CHECK_FALSE(check.hung);
+    CHECK(check.exit_code == 78);
+  }
+}
