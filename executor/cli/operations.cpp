@@ -2,8 +2,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "executor/io/alert.hpp"
 #include "executor/io/http_client.hpp"
@@ -17,6 +15,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds k_textfile_lock_wait{5000};
+constexpr std::size_t k_max_textfile_bytes = 64U << 20;
 
 // A CI variable as the step sees it: set directly, or as CUSTOM_ENV_<NAME>
 // in the GitLab custom executor's calls.
@@ -85,10 +84,23 @@ void update_textfile(const policy::MetricsConfig& m, const io::MetricStore& step
     log.warn("metrics: textfile " + path + " not updated: " + lock.error().message());
     return;
   }
-  std::ostringstream existing;
-  if (std::ifstream in{path, std::ios::binary}) existing << in.rdbuf();
+  // Read beneath the directory and only when a regular file: a FIFO there
+  // would block us (the lock held, the exit code not yet given), a symlink
+  // out of the directory is not ours to read. One byte over the cap tells a
+  // file too large to merge (never truncated: its counts would be lost).
+  std::string existing;
+  auto dir = platform::open_directory(m.textfile_dir);
+  if (dir && platform::entry_exists(dir->get(), io::k_textfile_name)) {
+    auto text = platform::read_file_beneath(dir->get(), io::k_textfile_name, k_max_textfile_bytes + 1);
+    if (text && text->size() > k_max_textfile_bytes) text = core::unexpected(std::string("larger than 64 MiB"));
+    if (!text) {
+      log.warn("metrics: textfile " + path + " not updated: " + text.error());
+      return;
+    }
+    existing = std::move(*text);
+  }
   int skipped = 0;
-  io::MetricStore host = io::MetricStore::parse(existing.str(), skipped);
+  io::MetricStore host = io::MetricStore::parse(existing, skipped);
   if (skipped > 0) log.warn("metrics: " + std::to_string(skipped) + " unreadable lines of " + path + " dropped");
   host.merge(step, m.max_label_values);
   if (auto w = platform::write_file_atomically(path, secrets.redact(host.render())); !w) {

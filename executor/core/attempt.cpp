@@ -182,7 +182,7 @@ void AttemptSupervisor::on_timer(State& s) {
     if (now >= s.give_up) {
       s.rec.survivors = m_runner.list_tree();
       m_log.warn("gave up after " + policy::format_duration(s.settings.kill_wait) +
-                 ": SIGKILL did not end " + describe_processes(s.rec.survivors) +
+                 ": SIGKILL did not end " + describe_processes(s.rec.survivors, 25, m_log.redactor()) +
                  " (uninterruptible sleep?)");
       s.phase = Phase::done;
     } else {
@@ -271,7 +271,7 @@ void AttemptSupervisor::finish(State& s) {
     rec.survivors = m_runner.list_tree();
     if (!rec.survivors.empty()) {
       m_log.warn("tree kill is off (JOBWARDEN_TREE_KILL=0): leaving " +
-                 describe_processes(rec.survivors) + " running");
+                 describe_processes(rec.survivors, 25, m_log.redactor()) + " running");
     }
   }
   rec.usage = m_runner.finish_attempt();

@@ -7,8 +7,7 @@ namespace jobwarden::core {
 void JobLog::emit(std::string_view prefix, std::string_view line, bool keep_colours, const char* colour) {
   // Secrets are masked before the line is made printable and cut to length:
   // a cut (or an escape) must never leave part of a secret behind.
-  const std::string masked = m_secrets != nullptr ? m_secrets->redact(line) : std::string(line);
-  const std::string safe = policy::printable(masked, k_max_line_bytes, keep_colours);
+  const std::string safe = policy::printable(masked(line), k_max_line_bytes, keep_colours);
   std::string text;
   text.reserve(prefix.size() + safe.size() + 32);
   text.append("jobwarden: ").append(colour).append(prefix).append(safe);
@@ -16,6 +15,10 @@ void JobLog::emit(std::string_view prefix, std::string_view line, bool keep_colo
   text.push_back('\n');
   if (m_before_write) m_before_write();
   m_log.write(text);
+}
+
+std::string JobLog::masked(std::string_view text) const {
+  return m_secrets != nullptr ? m_secrets->redact(text) : std::string(text);
 }
 
 void JobLog::info(std::string_view line) {
@@ -39,7 +42,7 @@ void JobLog::verdict(policy::Action action, std::string_view line) {
 void JobLog::raw_marker(const std::string& text) {
   if (text.empty()) return;
   if (m_before_write) m_before_write();
-  m_markers.write(m_secrets != nullptr ? m_secrets->redact(text) : text);
+  m_markers.write(masked(text));
 }
 
 }  // namespace jobwarden::core

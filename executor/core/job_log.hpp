@@ -55,6 +55,11 @@ class JobLog {
   // (which must outlive the log).
   void set_redactor(const Redactor* secrets) { m_secrets = secrets; }
   const Redactor* redactor() const { return m_secrets; }
+  // `text` with the secrets masked. Text that is quoted, escaped, squeezed or
+  // cut before it reaches info()/warn()/raw_marker() (a shell-quoted command,
+  // a section id, a marker's printable() title) must be masked first: after
+  // such a change the mask no longer finds the secret.
+  std::string masked(std::string_view text) const;
 
  private:
   void emit(std::string_view prefix, std::string_view line, bool keep_colours = false, const char* colour = "");

@@ -34,8 +34,8 @@ std::string truncate(std::string s, std::size_t max_chars) {
   return s;
 }
 
-std::string describe_one(const ProcessInfo& p) {
-  std::string out = std::to_string(p.pid) + " `" + truncate(p.command, 80) + "`";
+std::string describe_one(const ProcessInfo& p, const Redactor* secrets) {
+  std::string out = std::to_string(p.pid) + " `" + truncate(secrets != nullptr ? secrets->redact(p.command) : p.command, 80) + "`";
   if (p.state == 'T' || p.state == 't') out += " (stopped)";
   if (p.state == 'D') out += " (uninterruptible)";
   return out;
@@ -53,10 +53,10 @@ std::string format_kib(long kib) {
   return buf;
 }
 
-std::string describe_processes(const std::vector<ProcessInfo>& procs, std::size_t max_named) {
+std::string describe_processes(const std::vector<ProcessInfo>& procs, std::size_t max_named, const Redactor* secrets) {
   std::string out = plural(procs.size(), "process", "processes");
   for (std::size_t i = 0; i < procs.size() && i < max_named; ++i) {
-    out += (i == 0 ? ": " : ", ") + describe_one(procs[i]);
+    out += (i == 0 ? ": " : ", ") + describe_one(procs[i], secrets);
   }
   if (procs.size() > max_named) out += ", and " + std::to_string(procs.size() - max_named) + " more";
   return out;

@@ -6,12 +6,16 @@
 #include <vector>
 
 #include "executor/core/attempt.hpp"
+#include "executor/core/redactor.hpp"
 
 namespace jobwarden::core {
 
 // "3 processes: 1234 `bash -c x`, 1240 `sleep 100` (stopped), ..." — at most
 // `max_named` are named; the rest are counted.
-std::string describe_processes(const std::vector<ProcessInfo>& procs, std::size_t max_named = 25);
+// `secrets` (may be null) are masked in each command before it is squeezed
+// and cut (after that the mask would no longer find them).
+std::string describe_processes(const std::vector<ProcessInfo>& procs, std::size_t max_named = 25,
+                               const Redactor* secrets = nullptr);
 
 // "timeout 2s reached: SIGTERM to 3 processes: ..."
 std::string signal_line(const SignalSent& sent, bool tree_kill);

@@ -50,10 +50,14 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
   AttemptSupervisor supervisor(m_runner, m_clock, m_log);
   const int max_attempts = request.retries_enabled ? policy.max_attempts(request.step) : 1;
   std::vector<policy::AttemptFacts> history;
+  // The step's name and command as shown: secrets masked before they are
+  // quoted, escaped or turned into a section id (JobLog::masked).
+  const std::string shown_step = m_log.masked(request.step);
+  std::vector<std::string> shown_argv;
+  for (const std::string& arg : request.spawn.argv) shown_argv.push_back(m_log.masked(arg));
   for (int number = 1;; ++number) {
-    const std::string id = section_id(request.step, number);
-    const std::string header =
-        attempt_header(request.step, number, max_attempts, request.settings, request.spawn.argv);
+    const std::string id = section_id(shown_step, number);
+    const std::string header = attempt_header(shown_step, number, max_attempts, request.settings, shown_argv);
     const std::string start = m_log.dialect().section_start(id, "jobwarden: " + policy::printable(header), m_clock.wall_now());
     if (start.empty()) m_log.info(header);
     m_log.raw_marker(start);
@@ -155,7 +159,7 @@ void StepRunner::settle(StepResult& result, const StepRequest& request) {
   const std::string text = "step '" + request.step + "': " +
                            std::string(policy::to_string(last.outcome)) + " after " + attempts +
                            " (" + result.reason + ")";
-  m_log.raw_marker(m_log.dialect().annotation(result.action, "jobwarden: " + policy::printable(text)));
+  m_log.raw_marker(m_log.dialect().annotation(result.action, "jobwarden: " + policy::printable(m_log.masked(text))));
   m_log.verdict(result.action, "verdict: " + std::string(policy::to_string(result.action)) + ": " + text +
                                    "; " + m_log.dialect().describe_exit(result.action, result.step_exit_code));
 }

@@ -1,6 +1,7 @@
 // Metrics with the real components: node_exporter's textfile checked by
 // Debian's promtool, and Debian's prometheus-pushgateway on a loopback port.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -157,4 +158,32 @@ TEST_CASE("metrics: JOBWARDEN_METRICS=0 and features.metrics false switch metric
   const std::string pushed = gateway.metrics();
   CAPTURE(pushed);
   CHECK_FALSE(contains(pushed, "jobwarden_attempts_total"));
+}
+
+TEST_CASE("metrics: a FIFO or a symlink out of the dir in place of the textfile is refused: never waited on, never read") {
+  // A FIFO would block the read forever, after the verdict but before the
+  // exit code (and with the lock held, every other job would wait for it).
+  Host host("");
+  host.dir.write("admin.yaml", "version: 1\nmetrics: {textfile_dir: " + host.metrics_dir() + "}\n");
+  REQUIRE(::mkfifo(host.textfile().c_str(), 0644) == 0);
+  const auto r = host.run("build", "exit 0");
+  CAPTURE(r.err);
+  CHECK_FALSE(r.hung);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.err, "metrics: textfile " + host.textfile() + " not updated: "));
+  CHECK(contains(r.err, "not a regular file"));
+  CHECK(std::filesystem::is_fifo(host.textfile()));
+  // A symlink out of the directory is not read (nor written through).
+  std::filesystem::remove(host.textfile());
+  const std::string outside = host.dir.write("outside.txt", "jobwarden_oom_total 4242\n");
+  std::filesystem::create_symlink(outside, host.textfile());
+  const auto linked = host.run("build", "exit 0");
+  CAPTURE(linked.err);
+  CHECK(linked.exit_code == 0);
+  CHECK(contains(linked.err, "metrics: textfile " + host.textfile() + " not updated: "));
+  CHECK(read_file(outside) == "jobwarden_oom_total 4242\n");
+  // A regular textfile again: counted as before.
+  std::filesystem::remove(host.textfile());
+  CHECK(host.run("build", "exit 0").exit_code == 0);
+  CHECK(series_value(read_file(host.textfile()), R"(jobwarden_verdicts_total{ci="generic",step="build",action="pass"})") == 1);
 }

@@ -92,3 +92,28 @@ TEST_CASE("secrets: gitlab cleanup names what it kills with the job's masked val
   CHECK(contains(cleanup.err, "`worker-[MASKED] 300` left behind by the job"));
   CHECK_FALSE(contains(cleanup.err + cleanup.out, secret));
 }
+
+TEST_CASE("secrets: a secret with a quote, a slash or a tab is masked in the command line and the section markers too") {
+  // Quoting the command for the attempt line ('...'\''...'), escaping a tab
+  // (\x09) or turning '/' into '_' in a section id would each hide the
+  // secret from a mask applied afterwards: it must be masked first.
+  const std::string secret = "Zq9'Vx/Wk+Mh\tPr7Ty=";
+  const std::string yaml_key = "deploy-Zq9'Vx/Wk+Mh\\tPr7Ty=";  // the step, in YAML double quotes
+  Host host("", std::string(k_retry_policy) + "  \"" + yaml_key + "\": {}\n");
+  host.dir.write("admin.yaml", "version: 1\nsecrets: {variables: [DEPLOY_KEY]}\n");
+  for (const char* ci : {"gitlab", "github", "generic"}) {
+    CAPTURE(ci);
+    std::vector<std::string> argv{jobwarden_binary(), "run", "--ci", ci, "--admin-config", host.admin_path,
+                                  "--policy", host.policy_path, "--step", "deploy-" + secret,
+                                  "--", "/bin/sh", "-c", "exit 3", secret};
+    const auto r = run_child(argv, {"DEPLOY_KEY=" + secret});
+    CAPTURE(r.out);
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 3);
+    CHECK(contains(r.err + r.out, "[MASKED]"));
+    for (const char* fragment : {"Zq9", "Pr7Ty", "Wk+Mh", "Wk_Mh"}) {
+      CAPTURE(fragment);
+      CHECK_FALSE(contains(r.err + r.out, fragment));
+    }
+  }
+}

@@ -66,3 +66,11 @@ TEST_CASE("multi-line commands are shown on one line") {
   const std::vector<ProcessInfo> procs = {{10, 1, 10, 10, 'S', "bash -c   echo a\n  sleep 1 "}};
   CHECK(core::describe_processes(procs) == "1 process: 10 `bash -c echo a sleep 1`");
 }
+
+TEST_CASE("describe_processes masks secrets before a command is squeezed and cut") {
+  core::Redactor secrets;
+  REQUIRE(secrets.add_secret("tab\tsecret-9"));
+  const std::vector<ProcessInfo> procs = {{10, 1, 10, 10, 'S', "deploy --key tab\tsecret-9"}};
+  CHECK(core::describe_processes(procs) == "1 process: 10 `deploy --key tab secret-9`");  // squeezed: unmaskable
+  CHECK(core::describe_processes(procs, 25, &secrets) == "1 process: 10 `deploy --key [MASKED]`");
+}
