@@ -30,12 +30,34 @@ Outcome classify(const Ending& ending);
 // `start_exit_code` (127 not found, 126 not executable) when it never started.
 int step_exit_code(Outcome outcome, const Ending& ending, int start_exit_code, int cancel_signal);
 
+// One short window (at most 250 ms) of an attempt: its length, the CPU time
+// the step used, how long it waited for a CPU (its cgroup's cpu.pressure
+// "some": wall time with at least one of its tasks runnable but not
+// running), and the CPU time everything else used on the CPUs the step may
+// use (/proc/stat of those CPUs, less the step's own).
+struct CpuWindow {
+  double seconds = 0.0;
+  double step_cpu = 0.0;
+  double step_wait = 0.0;
+  double others_cpu = 0.0;
+};
+
+// The CPU the step lost to others in a window (docs/classification.md):
+// min(its wait, what others used). Waiting behind its own tasks (a burst of
+// children, more runnable threads than CPUs) loses nothing to anyone.
+double lost_in_window(const CpuWindow& w);
+
 // Inputs of the starvation test. Absent optionals mean "could not measure".
 struct CpuEvidence {
   double wall_seconds = 0.0;                 // the attempt's running time
   double cpu_seconds = 0.0;                  // CPU time of the whole tree
   std::optional<double> cpu_wait_seconds;    // runnable-but-not-running time of the step's tasks
   std::optional<double> usable_cpus;         // CPUs the step may use (affinity, cpu.max)
+  // Deprivation (docs/classification.md): the sum of lost_in_window over the
+  // attempt, and the CPUs others used, on average, while the step waited.
+  // When lost_cpu_seconds is absent the step's wait alone is compared.
+  std::optional<double> lost_cpu_seconds = std::nullopt;
+  std::optional<double> others_cpus_while_waiting = std::nullopt;
 };
 
 struct StarvationThresholds {
@@ -46,7 +68,7 @@ struct StarvationThresholds {
 struct StarvationAssessment {
   bool measured = false;                 // both inputs were available
   bool starved = false;                  // only ever true when measured
-  std::optional<double> cpu_wait_fraction;  // cpu_wait_seconds / wall
+  std::optional<double> cpu_wait_fraction;  // lost_cpu_seconds / wall (else cpu_wait_seconds / wall)
   std::optional<double> cpu_share;          // cpu / (wall * usable cpus)
   std::string explanation;               // one phrase for the job log
 };

@@ -202,6 +202,8 @@ void AttemptSupervisor::check_starvation_before_job_deadline(State& s) {
   ev.cpu_seconds = cpu.cpu_seconds;
   ev.cpu_wait_seconds = cpu.cpu_wait_seconds;
   ev.usable_cpus = cpu.usable_cpus;
+  ev.lost_cpu_seconds = cpu.lost_cpu_seconds;
+  ev.others_cpus_while_waiting = cpu.others_cpus_while_waiting;
   const policy::StarvationAssessment a = policy::assess_starvation(ev, s.settings.starvation);
   if (!a.starved) {
     m_log.info("job deadline in " + policy::format_duration(s.settings.grace) + ": " + a.explanation +
@@ -288,6 +290,8 @@ void AttemptSupervisor::finish(State& s) {
     ev.cpu_seconds = rec.usage.cpu_seconds;
     ev.cpu_wait_seconds = rec.usage.cpu_wait_seconds;
     ev.usable_cpus = rec.usage.usable_cpus;
+    ev.lost_cpu_seconds = rec.usage.lost_cpu_seconds;
+    ev.others_cpus_while_waiting = rec.usage.others_cpus_while_waiting;
     rec.starvation = policy::assess_starvation(ev, s.settings.starvation);
   } else {
     rec.starvation.explanation = "starvation detection is off (JOBWARDEN_STARVATION=0)";

@@ -1,5 +1,6 @@
 #include "executor/core/log_lines.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "policy/duration.hpp"
@@ -107,6 +108,49 @@ std::string status_phrase(const AttemptRecord& rec) {
   return out;
 }
 
+namespace {
+
+// One Unicode block per column, ▁ (nothing) to █ (every usable CPU, or the
+// whole wall time for the wait).
+std::string sparkline(const std::vector<double>& levels) {
+  static const char* const k_blocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  std::string out;
+  for (double v : levels) {
+    const int i = static_cast<int>(std::clamp(v, 0.0, 1.0) * 7.0 + 0.5);
+    out += k_blocks[i];
+  }
+  return out;
+}
+
+// "timeline (40 × 0.2s): cpu ▁▁█ wait ▁▇▇ others ▁██": the step's CPU, its
+// wait and others' CPU over the attempt, at most k_columns columns.
+std::string timeline(const AttemptUsage& u) {
+  constexpr std::size_t k_columns = 40;
+  const double cpus = u.usable_cpus.value_or(1.0);
+  const std::size_t per = (u.windows.size() + k_columns - 1) / k_columns;
+  std::vector<double> cpu, wait, others;
+  double column_seconds = 0.0;
+  for (std::size_t i = 0; i < u.windows.size(); i += per) {
+    policy::CpuWindow sum;
+    for (std::size_t j = i; j < std::min(i + per, u.windows.size()); ++j) {
+      sum.seconds += u.windows[j].seconds;
+      sum.step_cpu += u.windows[j].step_cpu;
+      sum.step_wait += u.windows[j].step_wait;
+      sum.others_cpu += u.windows[j].others_cpu;
+    }
+    if (sum.seconds <= 0.0) continue;
+    column_seconds = std::max(column_seconds, sum.seconds);
+    cpu.push_back(sum.step_cpu / sum.seconds / cpus);
+    wait.push_back(sum.step_wait / sum.seconds);
+    others.push_back(sum.others_cpu / sum.seconds / cpus);
+  }
+  char head[64];
+  std::snprintf(head, sizeof head, "timeline (%zu x %.1fs, ▁..█ = 0..%.0f CPUs): ", cpu.size(), column_seconds, cpus);
+  return head + std::string("cpu ") + sparkline(cpu) + " wait " + sparkline(wait) + " others " + sparkline(others);
+}
+
+}  // namespace
+
 std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
   const AttemptUsage& u = r.usage;
  std::string line = "attempt " + std::to_string(r.number) + " of " +
@@ -135,7 +179,10 @@ std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
   if (u.output_dropped != 0) {
     line += "; " + std::to_string(u.output_dropped) + " bytes of output dropped (the log's reader stopped reading)";
   }
-  if (r.outcome == policy::Outcome::timeout) line += "; " + r.starvation.explanation;
+  if (r.outcome == policy::Outcome::timeout) {
+    line += "; " + r.starvation.explanation;
+    if (!u.windows.empty()) line += "; " + timeline(u);
+  }
   return line;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "executor/core/clock.hpp"
+#include "policy/classify.hpp"
 
 namespace jobwarden::core {
 
@@ -79,6 +80,13 @@ struct AttemptUsage {
   std::string cpu_wait_source;              // how cpu wait was measured, or why not
   std::optional<double> usable_cpus;
   std::optional<double> host_cpu_pressure;  // PSI cpu "some" over the attempt, fraction of wall
+  // Deprivation (docs/classification.md): what the step lost to others, and
+  // the CPUs others used on average while it waited; with a cgroup, the
+  // short windows they come from (merged pairwise beyond k_max_windows).
+  std::optional<double> lost_cpu_seconds;
+  std::optional<double> others_cpus_while_waiting;
+  std::vector<policy::CpuWindow> windows;
+  static constexpr std::size_t k_max_windows = 512;
   std::string output_tail;                  // the last bytes of stdout+stderr, interleaved
   unsigned long long output_bytes = 0;
   unsigned long long output_dropped = 0;    // not relayed: our own reader stopped reading
@@ -89,6 +97,8 @@ struct CpuSoFar {
   double cpu_seconds = 0.0;                // user+sys of the tree, reaped and live members
   std::optional<double> cpu_wait_seconds;  // as AttemptUsage
   std::optional<double> usable_cpus;
+  std::optional<double> lost_cpu_seconds;  // as AttemptUsage
+  std::optional<double> others_cpus_while_waiting;
 };
 
 class ProcessRunner {

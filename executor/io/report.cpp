@@ -36,6 +36,19 @@ ordered_json signals_json(const std::vector<core::SignalSent>& signals) {
   return list;
 }
 
+// The deprivation windows as four parallel series (compact for long attempts).
+ordered_json windows_json(const std::vector<policy::CpuWindow>& windows) {
+  ordered_json seconds = ordered_json::array(), cpu = ordered_json::array(), wait = ordered_json::array(),
+               others = ordered_json::array();
+  for (const auto& w : windows) {
+    seconds.push_back(w.seconds);
+    cpu.push_back(w.step_cpu);
+    wait.push_back(w.step_wait);
+    others.push_back(w.others_cpu);
+  }
+  return {{"seconds", seconds}, {"step_cpu", cpu}, {"step_wait", wait}, {"others_cpu", others}};
+}
+
 ordered_json evidence_json(const core::AttemptRecord& r) {
   const core::AttemptUsage& u = r.usage;
   return {
@@ -46,6 +59,9 @@ ordered_json evidence_json(const core::AttemptRecord& r) {
       {"cpu_wait_fraction", optional_json(r.starvation.cpu_wait_fraction)},
       {"cpu_wait_source", u.cpu_wait_source},
       {"psi_cpu_some", optional_json(u.host_cpu_pressure)},
+      {"lost_cpu_seconds", optional_json(u.lost_cpu_seconds)},
+      {"others_cpus_while_waiting", optional_json(u.others_cpus_while_waiting)},
+      {"windows", windows_json(u.windows)},
       {"starved", r.starvation.starved},
       {"starvation", r.starvation.explanation},
       {"peak_rss_kib", u.peak_rss_kib},

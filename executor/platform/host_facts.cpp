@@ -1,5 +1,6 @@
 #include "executor/platform/host_facts.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -85,6 +86,41 @@ std::optional<double> usable_cpus() {
   double cpus = CPU_COUNT(&set);
   if (auto quota = cgroup_cpu_quota(); quota && *quota < cpus) cpus = *quota;
   return cpus > 0 ? std::optional<double>(cpus) : std::nullopt;
+}
+
+std::vector<int> affinity_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+std::optional<double> busy_cpu_seconds(const std::vector<int>& cpus) {
+  std::string text;
+  if (!read_small_file("/proc/stat", text)) return std::nullopt;
+  static const double k_ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  unsigned long long busy = 0;
+  std::size_t pos = 0, found = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    int cpu = -1;
+    unsigned long long f[8] = {};
+    if (text.compare(pos, 3, "cpu") == 0 && text[pos + 3] != ' ' &&
+        std::sscanf(text.c_str() + pos, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &f[0], &f[1], &f[2],
+                    &f[3], &f[4], &f[5], &f[6], &f[7]) == 9 &&
+        std::find(cpus.begin(), cpus.end(), cpu) != cpus.end()) {
+      busy += f[0] + f[1] + f[2] + f[5] + f[6] + f[7];  // user nice system (idle iowait) irq softirq steal
+      ++found;
+    }
+    pos = end + 1;
+  }
+  if (found == 0) return std::nullopt;
+  return static_cast<double>(busy) / k_ticks_per_second;
 }
 
 std::optional<unsigned long long> cpu_pressure_some_us() {

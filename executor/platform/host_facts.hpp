@@ -4,12 +4,20 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace jobwarden::platform {
 
 // CPUs this process (and so the step it spawns) may run on: the affinity
 // mask, lowered by a cgroup v2 cpu.max quota when one applies.
 std::optional<double> usable_cpus();
+
+// The CPUs of this process's affinity mask.
+std::vector<int> affinity_cpus();
+
+// CPU time spent busy (user, nice, system, irq, softirq, steal) on `cpus`
+// since boot, from /proc/stat, in seconds; empty when unreadable.
+std::optional<double> busy_cpu_seconds(const std::vector<int>& cpus);
 
 // /proc/pressure/cpu "some" total in microseconds; empty without PSI.
 std::optional<unsigned long long> cpu_pressure_some_us();

@@ -65,7 +65,6 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   core::StartResult result;
   m_tree_kill = request.tree_kill;
   m_events.clear();
-  m_meter.begin(Clock::now());
 
   SpawnOptions spawn{request.argv, request.extra_env, -1, -1, true, request.user ? &*request.user : nullptr, {}};
   if (std::string error = m_containment->prepare(request.memory_limit_bytes, spawn.cgroups); !error.empty()) {
@@ -75,6 +74,8 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
     m_containment->end_attempt();
     throw core::InternalFault("could not start the step: " + result.error);
   }
+  const auto leaves = m_containment->cgroup_paths();
+  m_meter.begin(Clock::now(), leaves.empty() ? "" : leaves.front());
   const SpawnOutcome outcome = spawn_step(spawn);
   ::close(spawn.stdout_fd);  // the child holds its own copies now
   if (spawn.stderr_fd != spawn.stdout_fd) ::close(spawn.stderr_fd);  // merged: one pipe for both
@@ -233,7 +234,7 @@ core::AttemptUsage LinuxProcessRunner::finish_attempt() {
   reap_all();
   const unsigned long long dropped = m_relay.drain_and_close(k_drain_patience_ms);
   core::AttemptUsage u;
-  m_meter.fill(u, Clock::now());
+  m_meter.finish(u, Clock::now());
   m_containment->read_evidence(u);
   u.output_bytes = m_relay.bytes();
   u.output_dropped = dropped;

@@ -1,10 +1,19 @@
 #pragma once
 // What one attempt used: CPU time and peak RSS of the reaped members (wait4's
-// rusage), the step's CPU wait (schedstat run_delay, see schedstat.hpp), the
-// usable CPUs and the host's CPU pressure over the attempt. The runner feeds
-// it; it never looks for processes itself.
+// rusage), the step's CPU wait, what it lost to others (deprivation,
+// docs/classification.md), the usable CPUs and the host's CPU pressure. The
+// runner feeds it; it never looks for processes itself.
+//
+// With a cgroup leaf the meter samples short windows (200 ms) from the
+// leaf's cpu.stat (the step's CPU, exact, short-lived tasks included) and
+// cpu.pressure (its wait), and /proc/stat restricted to the usable CPUs
+// (everyone's CPU): three small reads per window, whatever the size of the
+// tree. Without one it reads schedstat run_delay of the members once a
+// second (schedstat.hpp) and compares the attempt's wait with the CPU others
+// used over the whole attempt.
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "executor/core/clock.hpp"
@@ -16,43 +25,67 @@ namespace jobwarden::platform {
 
 class UsageMeter {
  public:
+  static constexpr core::Millis k_window{200};
+
   explicit UsageMeter(core::Millis sample_interval) : m_interval(sample_interval) {}
 
   // Starts measuring an attempt (everything from the last one is dropped).
-  void begin(core::MonoTime now);
+  // `leaf`: the attempt's cgroup v2 directory, "" without one.
+  void begin(core::MonoTime now, std::string leaf = "");
 
   // When the next periodic sample is due.
   core::MonoTime next_sample() const { return m_next_sample; }
 
-  // The periodic sample: re-reads the members seen so far, and every few
-  // ticks takes the member list afresh from `list_members` (a /proc scan
-  // for the process-group containment), so that an idle step stays cheap.
+  // The periodic sample. With a leaf: closes a window. Without: re-reads the
+  // members seen so far, and every few ticks takes the member list afresh
+  // from `list_members` (a /proc scan), so that an idle step stays cheap.
   template <typename ListMembers>
   void sample(core::MonoTime now, ListMembers&& list_members) {
+    if (!m_leaf.empty()) {
+      close_window(now);
+      return;
+    }
     if (m_tick++ % k_full_scan_every == 0) m_members = list_members();
     resample_members(now);
   }
 
   // A member about to vanish (a zombie before it is reaped, a process about
-  // to be signalled): its CPU wait is read while it still can be.
-  void observe(int pid) { m_cpu_wait.observe_process(pid); }
+  // to be signalled): its CPU wait is read while it still can be (only
+  // without a leaf: the leaf's counters lose nothing).
+  void observe(int pid) {
+    if (m_leaf.empty()) m_cpu_wait.observe_process(pid);
+  }
+
+  // The running attempt's CPU now. With a leaf: its cpu.stat and the
+  // windows so far. Without: reaped members by their rusage, the live ones
+  // (and zombies not yet reaped) by /proc/PID/stat, which wait4 will later
+  // report the same way; their CPU wait is read afresh.
+  core::CpuSoFar so_far(const std::vector<int>& live_pids);
 
   // A member of the step was reaped.
   void reaped(const ReapedChild& child);
 
-  // The running attempt's CPU now: reaped members by their rusage, the live
-  // ones (and zombies not yet reaped) by /proc/PID/stat, which wait4 will
-  // later report the same way; their CPU wait is read afresh.
-  core::CpuSoFar so_far(const std::vector<int>& live_pids);
-
-  // The attempt's figures (output fields are left alone).
-  void fill(core::AttemptUsage& usage, core::MonoTime now) const;
+  // Ends the attempt's measurement and fills in its figures (output fields
+  // are left alone; a cgroup's exact CPU time may replace cpu_seconds later).
+  void finish(core::AttemptUsage& usage, core::MonoTime now);
 
  private:
   static constexpr int k_full_scan_every = 4;
+  struct Counters {
+    core::MonoTime at{};
+    std::optional<double> step_cpu;  // leaf cpu.stat usage, seconds
+    std::optional<double> step_wait; // leaf cpu.pressure some total, seconds
+    std::optional<double> busy;      // /proc/stat busy of the usable CPUs, seconds
+  };
+  Counters read_counters(core::MonoTime now) const;
+  void close_window(core::MonoTime now);
   void resample_members(core::MonoTime now);
+  void finish_windows(core::AttemptUsage& u) const;
+  void finish_without_leaf(core::AttemptUsage& u, double wall) const;
 
   core::Millis m_interval;
+  std::string m_leaf;
+  std::vector<int> m_cpus;  // the affinity mask's CPUs
   CpuWaitTracker m_cpu_wait;
   std::vector<int> m_members;  // as of the last full list
   int m_tick = 0;
@@ -60,6 +93,10 @@ class UsageMeter {
   core::MonoTime m_next_sample{};
   std::optional<unsigned long long> m_psi_start;
   std::optional<double> m_usable_cpus;
+  Counters m_first, m_last;
+  std::vector<policy::CpuWindow> m_windows;
+  double m_lost = 0.0, m_waited_seconds = 0.0, m_others_while_waiting = 0.0, m_wait_total = 0.0;
+  bool m_windows_complete = true;  // every window had all three inputs
   double m_cpu_seconds = 0.0;
   long m_peak_rss_kib = 0;
   int m_reaped = 0;

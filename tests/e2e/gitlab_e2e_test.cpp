@@ -150,7 +150,7 @@ rules:
   CAPTURE(o.driver.err);
   CHECK(o.kind() == "system_failure");
   CHECK_FALSE(std::filesystem::exists(gl.exit_code_file()));
-  CHECK(count(o.driver.err, "; starved: waited") == 2);
+  CHECK(count(o.driver.err, "; starved: lost ") == 2);
 }
 
 TEST_CASE("a cancel mid-step kills the tree within the grace, and after_script still runs") {
@@ -246,7 +246,7 @@ TEST_CASE("an attempt starved a grace before the job's deadline ends as a system
   CAPTURE(o.driver.err);
   CHECK_FALSE(run.timed_out);
   CHECK(run.kind() == "system_failure");  // retry: when: runner_system_failure moves it to another runner
-  CHECK(contains(o.driver.err, "job deadline in 1s and starved: waited"));
+  CHECK(contains(o.driver.err, "job deadline in 1s and starved: lost "));
   CHECK(contains(o.driver.err, "starved a grace before the job's deadline"));
   CHECK(surviving(ready_pids(o.driver.out)).empty());
 }

@@ -122,7 +122,7 @@ TEST_CASE("the usage meter adds up reaped CPU time and peak RSS and counts the r
   meter.reaped({1, 0, 0.25, 1000});
   meter.reaped({2, 0, 0.5, 3000});
   core::AttemptUsage u;
-  meter.fill(u, t0 + core::Millis(2000));
+  meter.finish(u, t0 + core::Millis(2000));
   CHECK(u.cpu_seconds == doctest::Approx(0.75));
   CHECK(u.peak_rss_kib == 3000);
   CHECK(u.processes_reaped == 2);
@@ -137,7 +137,7 @@ TEST_CASE("the usage meter reads a member's CPU wait while it lives") {
   meter.begin(std::chrono::steady_clock::now());
   meter.sample(std::chrono::steady_clock::now(), [&] { return std::vector<int>{pid}; });
   core::AttemptUsage u;
-  meter.fill(u, std::chrono::steady_clock::now());
+  meter.finish(u, std::chrono::steady_clock::now());
   CHECK(u.cpu_wait_seconds.has_value());
   CHECK(u.cpu_wait_source == "schedstat run_delay");
   ::kill(pid, SIGKILL);

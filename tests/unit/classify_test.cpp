@@ -102,3 +102,27 @@ TEST_CASE("the step's own exit code follows the outcome, as a shell would report
   segv.term_signal = 11;
   CHECK(step_exit_code(Outcome::signal, segv, 0, 0) == 139);
 }
+
+TEST_CASE("deprivation: a window loses min(the step's wait, others' CPU)") {
+  CHECK(lost_in_window({0.2, 0.0, 0.2, 0.0}) == 0.0);          // waited behind its own tasks: nothing lost
+  CHECK(lost_in_window({0.2, 0.05, 0.2, 0.3}) == doctest::Approx(0.2));
+  CHECK(lost_in_window({0.2, 0.1, 0.05, 0.3}) == doctest::Approx(0.05));
+  CHECK(lost_in_window({0.2, 0.2, 0.0, 0.2}) == 0.0);          // never waited
+}
+
+TEST_CASE("deprivation decides over the plain wait and names who had the CPUs") {
+  CpuEvidence burst{2.0, 0.1, 5.0, 2.0};  // waited 250% of wall, behind its own children
+  burst.lost_cpu_seconds = 0.02;
+  burst.others_cpus_while_waiting = 0.01;
+  const auto not_starved = assess_starvation(burst, StarvationThresholds{});
+  CHECK_FALSE(not_starved.starved);
+  CHECK(not_starved.explanation.rfind("not starved (hardly waited for a CPU others used): lost 0.02 CPU-s", 0) == 0);
+  CpuEvidence beside_hogs{2.0, 0.4, 1.6, 2.0};
+  beside_hogs.lost_cpu_seconds = 1.5;
+  beside_hogs.others_cpus_while_waiting = 1.7;
+  const auto starved = assess_starvation(beside_hogs, StarvationThresholds{});
+  CHECK(starved.starved);
+  CHECK(starved.explanation ==
+        "starved: lost 1.50 CPU-s to others (75% of wall, threshold 25%; others used 1.7 of 2.0 CPUs while the step "
+        "waited), got 10% of usable CPUs (threshold 50%)");
+}

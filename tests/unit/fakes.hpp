@@ -154,7 +154,8 @@ class FakeRunner final : public core::ProcessRunner {
   }
   core::CpuSoFar cpu_so_far() override {
     ++cpu_checks;
-    return {m_script.usage.cpu_seconds, m_script.usage.cpu_wait_seconds, m_script.usage.usable_cpus};
+    return {m_script.usage.cpu_seconds, m_script.usage.cpu_wait_seconds, m_script.usage.usable_cpus,
+            m_script.usage.lost_cpu_seconds, m_script.usage.others_cpus_while_waiting};
   }
   core::AttemptUsage finish_attempt() override { return m_script.usage; }
 
