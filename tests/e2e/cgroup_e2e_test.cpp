@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "executor/platform/cgroup_fs.hpp"
+#include "tests/support/cgroup_check.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/proc_check.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -31,17 +32,6 @@ std::vector<std::string> jw_run(std::vector<std::string> options, std::vector<st
   return argv;
 }
 
-// jobwarden's leaf parent (its own v2 cgroup is ours), or "" when no leaf
-// can be made here.
-std::string leaf_parent() {
-  namespace p = jobwarden::platform;
-  const std::string dir = p::cgroup_dir(p::discover_cgroup_mounts().v2, p::own_cgroups().v2);
-  if (dir.empty()) return "";
-  const std::string probe = dir + "/jobwarden-test-probe-" + std::to_string(getpid());
-  if (mkdir(probe.c_str(), 0755) != 0) return "";
-  rmdir(probe.c_str());
-  return dir;
-}
 
 std::size_t leaves_of(const std::string& dir, int jobwarden_pid) {
   std::size_t n = 0;
@@ -63,12 +53,6 @@ std::vector<std::string> with_readonly_cgroup2(const std::vector<std::string>& a
   return out;
 }
 
-#define REQUIRE_CGROUP(parent)                                                                  \
-  const std::string parent = leaf_parent();                                                     \
-  if (parent.empty()) {                                                                         \
-    MESSAGE("skipped: no writable cgroup v2 hierarchy here (not root, or no cgroup2 mounted)"); \
-    return;                                                                                     \
-  }
 
 }  // namespace
 

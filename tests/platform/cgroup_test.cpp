@@ -7,6 +7,7 @@
 
 #include "executor/platform/cgroup_containment.hpp"
 #include "executor/platform/cgroup_fs.hpp"
+#include "tests/support/cgroup_check.hpp"
 #include "tests/platform/real_attempt.hpp"
 
 using namespace jobwarden;
@@ -18,16 +19,6 @@ namespace {
 const std::string k_helper = tree_helper();
 constexpr unsigned long long k_mib = 1024ULL * 1024ULL;
 
-// Where this process's leaves go (its own v2 cgroup), or "" when no leaf can
-// be made here (then the test says so and checks nothing).
-std::string leaf_parent() {
-  const std::string dir = platform::cgroup_dir(platform::discover_cgroup_mounts().v2, platform::own_cgroups().v2);
-  if (dir.empty()) return "";
-  const std::string probe = dir + "/jobwarden-test-probe-" + std::to_string(getpid());
-  if (mkdir(probe.c_str(), 0755) != 0) return "";
-  rmdir(probe.c_str());
-  return dir;
-}
 
 // Our leaves ("jobwarden-<our pid>-N") still present under `dir`.
 std::vector<std::string> our_leaves(const std::string& dir) {
@@ -47,12 +38,6 @@ std::string v1_memory_parent() {
   return platform::cgroup_dir(platform::discover_cgroup_mounts().v1_memory, platform::own_cgroups().v1_memory);
 }
 
-#define REQUIRE_CGROUP(parent)                                                                  \
-  const std::string parent = leaf_parent();                                                     \
-  if (parent.empty()) {                                                                         \
-    MESSAGE("skipped: no writable cgroup v2 hierarchy here (not root, or no cgroup2 mounted)"); \
-    return;                                                                                     \
-  }
 
 }  // namespace
 
