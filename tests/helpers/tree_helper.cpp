@@ -26,7 +26,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,10 +179,11 @@ int main(int argc, char** argv) {
   if (name == "alloc") {
     say("ready " + std::to_string(getpid()) + " allocator");
     constexpr std::size_t k_mib = 1 << 20;
+    std::vector<std::unique_ptr<char[]>> blocks;  // freed on return: no leak for LeakSanitizer
     for (long mib = 0; mib < arg; ++mib) {
-      char* block = static_cast<char*>(std::malloc(k_mib));
-      if (block == nullptr) return 3;
-      std::memset(block, 1, k_mib);  // touched: charged to the memory cgroup
+      blocks.emplace_back(new (std::nothrow) char[k_mib]);
+      if (blocks.back() == nullptr) return 3;
+      std::memset(blocks.back().get(), 1, k_mib);  // touched: charged to the memory cgroup
     }
     say("allocated");
     return 0;
