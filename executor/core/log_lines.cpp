@@ -122,14 +122,16 @@ std::string sparkline(const std::vector<double>& levels) {
   return out;
 }
 
-// "timeline (40 × 0.2s): cpu ▁▁█ wait ▁▇▇ others ▁██": the step's CPU, its
-// wait and others' CPU over the attempt, at most k_columns columns.
+// "timeline (40 columns over 8.0s, ▁..█ = 0..2 CPUs): cpu ▁▁█ wait ▁▇▇ others ▁██":
+// the step's CPU, its wait and others' CPU over the attempt, at most k_columns
+// columns. Sampling windows are not all equally long (the last one can span the
+// grace), so the header names the time covered, not a column width.
 std::string timeline(const AttemptUsage& u) {
   constexpr std::size_t k_columns = 40;
   const double cpus = u.usable_cpus.value_or(1.0);
   const std::size_t per = (u.windows.size() + k_columns - 1) / k_columns;
   std::vector<double> cpu, wait, others;
-  double column_seconds = 0.0;
+  double covered_seconds = 0.0;
   for (std::size_t i = 0; i < u.windows.size(); i += per) {
     policy::CpuWindow sum;
     for (std::size_t j = i; j < std::min(i + per, u.windows.size()); ++j) {
@@ -139,13 +141,14 @@ std::string timeline(const AttemptUsage& u) {
       sum.others_cpu += u.windows[j].others_cpu;
     }
     if (sum.seconds <= 0.0) continue;
-    column_seconds = std::max(column_seconds, sum.seconds);
+    covered_seconds += sum.seconds;
     cpu.push_back(sum.step_cpu / sum.seconds / cpus);
     wait.push_back(sum.step_wait / sum.seconds);
     others.push_back(sum.others_cpu / sum.seconds / cpus);
   }
-  char head[64];
-  std::snprintf(head, sizeof head, "timeline (%zu x %.1fs, ▁..█ = 0..%.0f CPUs): ", cpu.size(), column_seconds, cpus);
+  char head[96];
+  std::snprintf(head, sizeof head, "timeline (%zu columns over %.1fs, ▁..█ = 0..%.0f CPUs): ", cpu.size(),
+                covered_seconds, cpus);
   return head + std::string("cpu ") + sparkline(cpu) + " wait " + sparkline(wait) + " others " + sparkline(others);
 }
 
@@ -153,7 +156,7 @@ std::string timeline(const AttemptUsage& u) {
 
 std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
   const AttemptUsage& u = r.usage;
- std::string line = "attempt " + std::to_string(r.number) + " of " +
+  std::string line = "attempt " + std::to_string(r.number) + " of " +
                      (max_attempts > 1 ? "up to " : "") + std::to_string(max_attempts) + ": " + std::string(policy::to_string(r.outcome)) + " (" + status_phrase(r) +
                      ", code " + std::to_string(r.step_exit_code) + ") after " +
                      policy::format_seconds(r.run_seconds);
