@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The repository owns its contract: code, comments, tests and docs cite only
 # documents the repository has. Fails when a file under ROOT (default: the
-# repository) cites a document from outside it (PRODUCT.md, ci-integration.md,
-# a shared/docs path, "spec section N", a bare "§N"), or names a docs/*.md,
-# README.md or HACKING.md that does not exist under ROOT.
+# repository) names, in prose (Markdown files, comments elsewhere), a Markdown
+# document that does not exist under ROOT (a path such as docs/x.md or
+# ../README.md must resolve from the citing file's folder or from ROOT, and stay
+# inside ROOT; a bare name such as X.md must be the name of some file under
+# ROOT), or refers to a numbered section ("section 4", or the section sign
+# followed by a number) without naming, on the same line, a file the
+# repository has.
 #   check_citations.sh [ROOT]
 #   check_citations.sh --self-test   (proves the check fails on planted citations)
 set -euo pipefail
 self=$(basename "$0")
+sign=$(printf '\302\247')  # U+00A7, the section sign, as UTF-8
 
 if [[ "${1:-}" == --self-test ]]; then
   script="$(cd "$(dirname "$0")" && pwd)/$self"
@@ -15,10 +20,11 @@ if [[ "${1:-}" == --self-test ]]; then
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/docs" "$tmp/src"
   echo '# Exists' >"$tmp/docs/exists.md"
-  echo '// see docs/exists.md' >"$tmp/src/ok.cpp"
+  printf '%s\n' '// see docs/exists.md' '// see section 2 of docs/exists.md' '// exists.md says so' \
+    "// docs/exists.md ${sign}3" >"$tmp/src/ok.cpp"
   "$script" "$tmp" || { echo "self-test: a clean tree was rejected" >&2; exit 1; }
-  for planted in '// as PRODUCT.md promises' '// see spec section 4' '// rule §4' \
-                 '// see ../shared/docs/x.md' '// see docs/missing.md'; do
+  for planted in '// as OUTSIDE.md promises' '// see the specification, section 4' "// rule ${sign}4" \
+                 '// see ../elsewhere/docs/x.md' '// see docs/missing.md'; do
     echo "$planted" >"$tmp/src/bad.cpp"
     if "$script" "$tmp" 2>/dev/null >/dev/null; then
       echo "self-test: '$planted' was not detected" >&2
@@ -32,28 +38,56 @@ fi
 root=${1:-"$(cd "$(dirname "$0")/.." && pwd)"}
 cd "$root"
 
-# Every text file of the tree but build output, VCS data and this script.
-list_files() {
-  find . \( -name .git -o -name 'build*' -o -name 'obj-*' -o -path ./debian/jobwarden \
-            -o -path ./debian/.debhelper \) -prune -o -type f ! -name "$self" -print0
-}
+# The rule itself, over every tracked-looking text file but build output, VCS
+# data and this script. Only prose counts: Markdown files, and comments (after
+# `//` or `#`) elsewhere, where a file name in code is data, not a citation.
+python3 - "$self" "$sign" <<'PY'
+import os, re, sys
+self_name, sign = sys.argv[1], sys.argv[2]
+skip_dirs = {'.git', 'node_modules', '.debhelper'}
+files = []
+for d, dirs, names in os.walk('.'):
+    dirs[:] = [x for x in dirs if x not in skip_dirs and not x.startswith(('build', 'obj-'))
+               and os.path.join(d, x) != './debian/jobwarden']
+    files += [os.path.join(d, n) for n in names if n != self_name]
+basenames = {os.path.basename(f) for f in files}
+md_name = re.compile(r'(?<![A-Za-z0-9_./:$}-])([A-Za-z0-9_./-]*[A-Za-z0-9_-]\.md)\b')
+any_name = re.compile(r'[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.[A-Za-z]+\b')
+section = re.compile(r'([Ss]ection|' + re.escape(sign) + r') ?[0-9]')
 
-status=0
-outside='PRODUCT\.md|ENGINEERING\.md|ci-integration\.md|gitlab-custom-executor\.md|prior-art\.md'
-outside+='|shared/docs|\.\./shared|spec(ification)?('"'"'s)? section [0-9]|§'
-if list_files | xargs -0 grep -InE "$outside" --; then
-  echo "check_citations: the lines above cite a document the repository does not have;" \
-       "write what matters into README.md, HACKING.md or docs/ and cite that" >&2
-  status=1
-fi
+def exists_here(name, citing):
+    if '/' not in name:
+        return name in basenames
+    for base in (os.path.dirname(citing), '.'):
+        path = os.path.normpath(os.path.join(base, name))
+        if not path.startswith('..') and os.path.isfile(path):
+            return True
+    return False
 
-# Citations of the repository's own documents must resolve.
-while IFS= read -r cited; do
-  if [[ ! -f "$cited" ]]; then
-    echo "check_citations: '$cited' is cited but does not exist" >&2
-    list_files | xargs -0 grep -InF -- "$cited" | head -3 >&2 || true
-    status=1
-  fi
-done < <(list_files | xargs -0 grep -IhoE '(^|[^A-Za-z0-9_./-])docs/[A-Za-z0-9_-]+\.md' -- \
-           | sed -E 's#^[^d]*##' | sort -u)
-exit $status
+def prose(path, line):
+    if path.endswith('.md'):
+        return line
+    m = re.search(r'(//|(^|\s)#)\s', line)
+    return line[m.end():] if m else ''
+
+bad = 0
+for f in files:
+    try:
+        lines = open(f, encoding='utf-8').read().splitlines()
+    except (UnicodeDecodeError, OSError):
+        continue
+    for n, line in enumerate(lines, 1):
+        text = prose(f, line)
+        if not text:
+            continue
+        for cited in md_name.findall(text):
+            if not exists_here(cited, f):
+                print(f"check_citations: {f}:{n}: cites '{cited}', which the repository does not have", file=sys.stderr)
+                bad = 1
+        if section.search(text) and not any(exists_here(x, f) for x in any_name.findall(text)):
+            print(f"check_citations: {f}:{n}: a numbered section of no document the repository has: {line.strip()}", file=sys.stderr)
+            bad = 1
+if bad:
+    print("check_citations: write what matters into README.md, HACKING.md or docs/ and cite that", file=sys.stderr)
+sys.exit(bad)
+PY
