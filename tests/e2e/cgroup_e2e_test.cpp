@@ -21,16 +21,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string k_jw = jobwarden_binary();
 const std::string k_helper = tree_helper();
-
-std::vector<std::string> jw_run(std::vector<std::string> options, std::vector<std::string> command) {
-  std::vector<std::string> argv{k_jw, "run", "--ci", "generic"};
-  argv.insert(argv.end(), options.begin(), options.end());
-  argv.push_back("--");
-  argv.insert(argv.end(), command.begin(), command.end());
-  return argv;
-}
 
 
 std::size_t leaves_of(const std::string& dir, int jobwarden_pid) {

@@ -19,38 +19,29 @@ namespace {
 const std::string k_jw = jobwarden_binary();
 const std::string k_helper = tree_helper();
 
-std::vector<std::string> jw_run(const std::string& ci, std::vector<std::string> options,
-                                std::vector<std::string> command) {
-  std::vector<std::string> argv{k_jw, "run", "--ci", ci};
-  argv.insert(argv.end(), options.begin(), options.end());
-  argv.push_back("--");
-  argv.insert(argv.end(), command.begin(), command.end());
-  return argv;
-}
-
 const std::string k_green = "jobwarden: \x1b[32;1mverdict: pass";
 
 }  // namespace
 
 TEST_CASE("--color auto colours the verdict in GitLab, always and never are obeyed, and NO_COLOR turns auto off") {
-  CHECK(contains(run_child(jw_run("gitlab", {}, {"true"})).err, k_green));
-  CHECK_FALSE(contains(run_child(jw_run("generic", {}, {"true"})).err, "\x1b["));  // stderr is a pipe
-  CHECK_FALSE(contains(run_child(jw_run("gitlab", {}, {"true"}), {"NO_COLOR=1"}).err, "\x1b[32"));
-  CHECK(contains(run_child(jw_run("gitlab", {}, {"true"}), {"NO_COLOR="}).err, "\x1b[32;1m"));  // empty: not set
-  CHECK(contains(run_child(jw_run("jenkins", {"--color", "always"}, {"true"}), {"NO_COLOR=1"}).err, "\x1b[32;1m"));
-  CHECK_FALSE(contains(run_child(jw_run("github", {}, {"true"})).err, "\x1b["));
-  CHECK(contains(run_child(jw_run("buildkite", {"--color", "always"}, {"true"})).err, k_green));
-  CHECK_FALSE(contains(run_child(jw_run("gitlab", {"--color", "never"}, {"true"})).err, "\x1b["));
-  const auto red = run_child(jw_run("gitlab", {}, {"false"}));
+  CHECK(contains(run_child(jw_run_ci("gitlab", {}, {"true"})).err, k_green));
+  CHECK_FALSE(contains(run_child(jw_run_ci("generic", {}, {"true"})).err, "\x1b["));  // stderr is a pipe
+  CHECK_FALSE(contains(run_child(jw_run_ci("gitlab", {}, {"true"}), {"NO_COLOR=1"}).err, "\x1b[32"));
+  CHECK(contains(run_child(jw_run_ci("gitlab", {}, {"true"}), {"NO_COLOR="}).err, "\x1b[32;1m"));  // empty: not set
+  CHECK(contains(run_child(jw_run_ci("jenkins", {"--color", "always"}, {"true"}), {"NO_COLOR=1"}).err, "\x1b[32;1m"));
+  CHECK_FALSE(contains(run_child(jw_run_ci("github", {}, {"true"})).err, "\x1b["));
+  CHECK(contains(run_child(jw_run_ci("buildkite", {"--color", "always"}, {"true"})).err, k_green));
+  CHECK_FALSE(contains(run_child(jw_run_ci("gitlab", {"--color", "never"}, {"true"})).err, "\x1b["));
+  const auto red = run_child(jw_run_ci("gitlab", {}, {"false"}));
   CHECK(contains(red.err, "jobwarden: \x1b[31;1mverdict: fail"));
-  const auto bad = run_child(jw_run("gitlab", {"--color", "sometimes"}, {"true"}));
+  const auto bad = run_child(jw_run_ci("gitlab", {"--color", "sometimes"}, {"true"}));
   CHECK(bad.exit_code == 64);
 }
 
 TEST_CASE("an invalid policy is an error, named by its absolute path, with a coloured not-started verdict") {
   TempDir dir;
   dir.write("bad.yml", "version: 1\nrules: 3\n");
-  const auto r = run_child(jw_run("gitlab", {"--policy", "bad.yml"}, {"true"}), {}, milliseconds(30'000), dir.path());
+  const auto r = run_child(jw_run_ci("gitlab", {"--policy", "bad.yml"}, {"true"}), {}, milliseconds(30'000), dir.path());
   CAPTURE(r.err);
   CHECK(r.exit_code == 78);
   CHECK(contains(r.err, "jobwarden: error: policy: " + dir.path() + "/bad.yml:2:"));
@@ -78,7 +69,7 @@ TEST_CASE("when jobwarden's parent dies, the step is cancelled, its tree killed,
 TEST_CASE("a thread of the parent ending is not the parent's death") {
   // The kernel sends the parent-death signal when the forking *thread* ends;
   // SIGUSR2 from anyone while the parent lives must not cancel anything.
-  ChildProcess jw(jw_run("generic", {}, {"/bin/bash", "-c", "echo all-ready; sleep 1"}));
+  ChildProcess jw(jw_run_ci("generic", {}, {"/bin/bash", "-c", "echo all-ready; sleep 1"}));
   REQUIRE(jw.wait_for_output("all-ready", milliseconds(30'000)));
   jw.send_signal(SIGUSR2);
   const auto r = jw.wait();
@@ -125,13 +116,13 @@ TEST_CASE("--junit writes Surefire's flakyFailure for a flaky pass and failure +
   // Fails once with bytes XML cannot hold, then passes.
   const std::string flaky = "n=$(cat count 2>/dev/null || echo 0); echo $((n + 1)) > count; "
                             "if [ $n -lt 1 ]; then printf 'bad \\377 <byte> \\033[31m&\\n'; exit 3; fi";
-  auto r = run_child(jw_run("jenkins", {"--policy", "policy.yml", "--step", "unit <tests>", "--junit", "out.xml"},
+  auto r = run_child(jw_run_ci("jenkins", {"--policy", "policy.yml", "--step", "unit <tests>", "--junit", "out.xml"},
                             {"/bin/bash", "-c", flaky}),
                      {}, milliseconds(30'000), dir.path());
   CAPTURE(r.err);
   CHECK(r.exit_code == 0);
   CHECK(parse_junit(dir.file("out.xml")) == "1 0 0 unit <tests> flakyFailure system-out | bad \xef\xbf\xbd <byte> \xef\xbf\xbd[31m&\n\n");
-  r = run_child(jw_run("generic", {"--policy", "policy.yml", "--junit", dir.file("fail.xml")}, {"/bin/sh", "-c", "exit 3"}),
+  r = run_child(jw_run_ci("generic", {"--policy", "policy.yml", "--junit", dir.file("fail.xml")}, {"/bin/sh", "-c", "exit 3"}),
                 {}, milliseconds(30'000), dir.path());
   CHECK(r.exit_code == 3);
   CHECK(parse_junit(dir.file("fail.xml")) == "1 1 0 default failure rerunFailure system-out | None\n");
@@ -140,7 +131,7 @@ TEST_CASE("--junit writes Surefire's flakyFailure for a flaky pass and failure +
 TEST_CASE("--ci github appends a table of attempts to GITHUB_STEP_SUMMARY within its 1 MiB and fits the grace") {
   TempDir dir;
   const std::string summary = dir.write("summary.md", "earlier step\n");
-  auto r = run_child(jw_run("github", {"--grace", "30s"}, {"/bin/sh", "-c", "exit 4"}), {"GITHUB_STEP_SUMMARY=" + summary});
+  auto r = run_child(jw_run_ci("github", {"--grace", "30s"}, {"/bin/sh", "-c", "exit 4"}), {"GITHUB_STEP_SUMMARY=" + summary});
   CAPTURE(r.err);
   CHECK(r.exit_code == 4);
   CHECK(contains(r.err, "jobwarden: warning: grace 30s clamped to 5s: the GitHub runner sends SIGTERM 7.5s and SIGKILL 10s after its SIGINT"));
@@ -149,7 +140,7 @@ TEST_CASE("--ci github appends a table of attempts to GITHUB_STEP_SUMMARY within
   CHECK(contains(md, "| 1 | red | exited 4, code 4 |"));
   CHECK(contains(md, "**Verdict:** fail"));
   dir.write("full.md", std::string(1024 * 1024 - 100, 'x'));
-  r = run_child(jw_run("github", {}, {"true"}), {"GITHUB_STEP_SUMMARY=" + dir.file("full.md")});
+  r = run_child(jw_run_ci("github", {}, {"true"}), {"GITHUB_STEP_SUMMARY=" + dir.file("full.md")});
   CHECK(r.exit_code == 0);
   CHECK(contains(r.err, "could not add to the step summary: " + dir.file("full.md") + " would exceed 1048576 bytes"));
   CHECK(read_file(dir.file("full.md")).size() == 1024 * 1024 - 100);
@@ -160,7 +151,7 @@ TEST_CASE("--ci buildkite fits the grace to the agent's, never exits 125, and an
   dir.write("buildkite-agent", "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$(dirname \"$0\")/args\"\ncat > \"$(dirname \"$0\")/body\"\n");
   std::filesystem::permissions(dir.file("buildkite-agent"), std::filesystem::perms::owner_all);
   const std::string path = "PATH=" + dir.path() + ":" + std::string(std::getenv("PATH"));
-  const auto r = run_child(jw_run("buildkite", {"--grace", "10s"}, {"/bin/sh", "-c", "exit 125"}),
+  const auto r = run_child(jw_run_ci("buildkite", {"--grace", "10s"}, {"/bin/sh", "-c", "exit 125"}),
                            {path, "BUILDKITE_CANCEL_SIGNAL_TIMEOUT=4s"});
   CAPTURE(r.err);
   CHECK(r.exit_code == 1);
@@ -173,7 +164,7 @@ TEST_CASE("--ci buildkite fits the grace to the agent's, never exits 125, and an
 TEST_CASE("--ci jenkins clamps the grace, and a SIGTERM to the step then to jobwarden is Jenkins' abort: cancelled, no retry") {
   TempDir dir;
   dir.write("policy.yml", k_retry_three);
-  ChildProcess jw(jw_run("jenkins", {"--policy", "policy.yml", "--grace", "1m"}, {k_helper, "sleep"}), {}, dir.path());
+  ChildProcess jw(jw_run_ci("jenkins", {"--policy", "policy.yml", "--grace", "1m"}, {k_helper, "sleep"}), {}, dir.path());
   REQUIRE(jw.wait_for_output("ready ", milliseconds(30'000)));
   const auto pids = ready_pids(jw.so_far().out);
   REQUIRE(pids.size() == 1);
@@ -195,7 +186,7 @@ TEST_CASE("with stdout and stderr one pipe, the step gets one pipe: 300 interlea
   REQUIRE(bare.out == "A\nB\nC\nD\nE\n");
   int identical = 0;
   for (int run = 0; run < 300; ++run) {
-    const auto r = run_child(jw_run("generic", {"--quiet"}, cmd), {}, milliseconds(30'000), "", true);
+    const auto r = run_child(jw_run_ci("generic", {"--quiet"}, cmd), {}, milliseconds(30'000), "", true);
     std::string step_output;
     for (std::size_t at = 0; at < r.out.size();) {
       const std::size_t end = std::min(r.out.find('\n', at), r.out.size() - 1) + 1;
@@ -213,7 +204,7 @@ TEST_CASE("with stdout and stderr one pipe, the step gets one pipe: 300 interlea
 }
 
 TEST_CASE("with stdout and stderr one pipe, jobwarden's own lines keep their place among the step's") {
-  const auto r = run_child(jw_run("generic", {}, {"/bin/bash", "-c", "echo one; echo two >&2; echo three; exit 3"}), {},
+  const auto r = run_child(jw_run_ci("generic", {}, {"/bin/bash", "-c", "echo one; echo two >&2; echo three; exit 3"}), {},
                            milliseconds(30'000), "", true);
   CAPTURE(r.out);
   CHECK(r.exit_code == 3);
@@ -231,7 +222,7 @@ TEST_CASE("with stdout and stderr one pipe, the policy's output patterns see wha
   TempDir dir;
   dir.write("policy.yml", "version: 1\ndefaults: {backoff: {initial: 100ms, jitter: 0}}\nrules:\n"
                           "  - name: order\n    when: {outcome: red, output: 'out-1\\nerr-2\\nout-3'}\n    retry: 2\n    then: unstable\n");
-  const auto r = run_child(jw_run("generic", {"--policy", dir.file("policy.yml")},
+  const auto r = run_child(jw_run_ci("generic", {"--policy", dir.file("policy.yml")},
                                   {"/bin/bash", "-c", "echo out-1; echo err-2 >&2; echo out-3; exit 1"}),
                            {}, milliseconds(30'000), "", true);
   CAPTURE(r.out);

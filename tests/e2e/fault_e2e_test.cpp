@@ -59,14 +59,6 @@ void require_nothing_left(const std::string& marker) {
   for (int pid : marked_alive(marker)) ::kill(pid, SIGKILL);
 }
 
-std::vector<std::string> jw_run(std::vector<std::string> options, std::vector<std::string> command) {
-  std::vector<std::string> argv{k_jw, "run", "--ci", "generic"};
-  argv.insert(argv.end(), options.begin(), options.end());
-  argv.push_back("--");
-  argv.insert(argv.end(), command.begin(), command.end());
-  return argv;
-}
-
 }  // namespace
 
 TEST_CASE("fault: a tiny RLIMIT_NOFILE is an internal fault, exit 70, in one line, and nothing is started") {

@@ -81,9 +81,5 @@ std::string own_lines(const std::string& text) {
   return out;
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 
 }  // namespace jobwarden::testing

@@ -10,6 +10,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/proc_check.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
 
 namespace jobwarden::testing {
 
@@ -57,6 +58,5 @@ class Pushgateway {
 double series_value(const std::string& exposition, const std::string& series);
 // Lines of `text` that start with "jobwarden:".
 std::string own_lines(const std::string& text);
-bool contains(const std::string& haystack, const std::string& needle);
 
 }  // namespace jobwarden::testing

@@ -7,6 +7,7 @@
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/proc_check.hpp"
+#include "tests/support/text_match.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace jobwarden::testing;
@@ -17,10 +18,6 @@ namespace {
 
 const std::string k_jw = jobwarden_binary();
 const std::string k_helper = tree_helper();
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 json read_json(const std::string& path) { return json::parse(read_file(path)); }
 
@@ -49,14 +46,6 @@ std::string lock_policy(const TempDir& dir, const std::string& flaky, const std:
   text.replace(text.find("FLAKY"), 5, flaky);
   text.replace(text.find("INITIAL"), 7, initial);
   return dir.write("policy.yml", text);
-}
-
-std::vector<std::string> jw_run(const std::vector<std::string>& options, const std::vector<std::string>& step) {
-  std::vector<std::string> argv{k_jw, "run", "--ci", "generic"};
-  argv.insert(argv.end(), options.begin(), options.end());
-  argv.push_back("--");
-  argv.insert(argv.end(), step.begin(), step.end());
-  return argv;
 }
 
 // Two busy loops pinned to CPU 0: whatever else runs there gets a third of it.

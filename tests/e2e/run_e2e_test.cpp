@@ -6,6 +6,7 @@
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/proc_check.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace jobwarden::testing;
 using std::chrono::milliseconds;
@@ -15,22 +16,10 @@ namespace {
 const std::string k_jw = jobwarden_binary();
 const std::string k_helper = tree_helper();
 
-std::vector<std::string> run_args(std::vector<std::string> options, std::vector<std::string> command) {
-  std::vector<std::string> argv{k_jw, "run", "--ci", "generic"};
-  argv.insert(argv.end(), options.begin(), options.end());
-  argv.push_back("--");
-  argv.insert(argv.end(), command.begin(), command.end());
-  return argv;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("a timed-out tree is killed, each process named, and the exit code is 124") {
-  const auto r = run_child(run_args({"--timeout", "2s", "--grace", "5s"}, {k_helper, "grandchild"}));
+  const auto r = run_child(jw_run({"--timeout", "2s", "--grace", "5s"}, {k_helper, "grandchild"}));
   CAPTURE(r.err);
   REQUIRE_FALSE(r.hung);
   CHECK(r.exit_code == 124);
@@ -46,7 +35,7 @@ TEST_CASE("a timed-out tree is killed, each process named, and the exit code is 
 TEST_CASE("SIGTERM, SIGINT or SIGHUP to jobwarden mid-step kills the tree within the grace") {
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
     CAPTURE(sig);
-    ChildProcess jw(run_args({"--grace", "2s"}, {k_helper, "--ignore-term", "setsid"}));
+    ChildProcess jw(jw_run({"--grace", "2s"}, {k_helper, "--ignore-term", "setsid"}));
     REQUIRE(jw.wait_for_output("all-ready", milliseconds(30'000)));
     jw.send_signal(sig);
     const auto r = jw.wait();
@@ -62,27 +51,27 @@ TEST_CASE("SIGTERM, SIGINT or SIGHUP to jobwarden mid-step kills the tree within
 }
 
 TEST_CASE("the step's exit code passes through and a signal death becomes 128+N") {
-  auto r = run_child(run_args({}, {k_helper, "exit", "42"}));
+  auto r = run_child(jw_run({}, {k_helper, "exit", "42"}));
   CHECK(r.exit_code == 42);
   CHECK(contains(r.err, "red (exited 42, code 42)"));
-  r = run_child(run_args({}, {k_helper, "signal", "6"}));
+  r = run_child(jw_run({}, {k_helper, "signal", "6"}));
   CHECK(r.exit_code == 134);
   CHECK(contains(r.err, "signal (killed by SIGABRT (not sent by jobwarden), code 134)"));
-  r = run_child(run_args({}, {"true"}));
+  r = run_child(jw_run({}, {"true"}));
   CHECK(r.exit_code == 0);
   CHECK(contains(r.err, "jobwarden: verdict: pass"));
 }
 
 TEST_CASE("a command that cannot start is 127 or 126 with the reason in the log") {
-  auto r = run_child(run_args({}, {"jobwarden-no-such-command"}));
+  auto r = run_child(jw_run({}, {"jobwarden-no-such-command"}));
   CHECK(r.exit_code == 127);
   CHECK(contains(r.err, "jobwarden: warning: could not start the step: jobwarden-no-such-command: not found on PATH"));
-  r = run_child(run_args({}, {"/etc/hostname"}));
+  r = run_child(jw_run({}, {"/etc/hostname"}));
   CHECK(r.exit_code == 126);
 }
 
 TEST_CASE("output is relayed to stdout byte for byte and jobwarden's lines go to stderr") {
-  const auto r = run_child(run_args({}, {k_helper, "binary", "1000000"}));
+  const auto r = run_child(jw_run({}, {k_helper, "binary", "1000000"}));
   CHECK(r.exit_code == 0);
   REQUIRE(r.out.size() == 1'000'000);
   unsigned int x = 12345;
@@ -97,7 +86,7 @@ TEST_CASE("output is relayed to stdout byte for byte and jobwarden's lines go to
 }
 
 TEST_CASE("a background holder of stdout does not hang the step and is killed") {
-  const auto r = run_child(run_args({}, {k_helper, "holder"}), {}, milliseconds(30'000));
+  const auto r = run_child(jw_run({}, {k_helper, "holder"}), {}, milliseconds(30'000));
   REQUIRE_FALSE(r.hung);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.err, "main process ended; cleaning up what it left behind: SIGTERM to 1 process"));
@@ -105,7 +94,7 @@ TEST_CASE("a background holder of stdout does not hang the step and is killed") 
 }
 
 TEST_CASE("--quiet keeps only warnings and the verdict") {
-  const auto r = run_child(run_args({"--quiet"}, {k_helper, "exit", "3"}));
+  const auto r = run_child(jw_run({"--quiet"}, {k_helper, "exit", "3"}));
   CHECK(r.exit_code == 3);
   CHECK_FALSE(contains(r.err, "attempt 1"));
   CHECK(contains(r.err, "jobwarden: verdict: fail"));

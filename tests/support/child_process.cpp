@@ -17,6 +17,19 @@ namespace jobwarden::testing {
 std::string jobwarden_binary() { return JOBWARDEN_BINARY; }
 std::string tree_helper() { return JOBWARDEN_TREE_HELPER; }
 
+std::vector<std::string> jw_run_ci(const std::string& ci, const std::vector<std::string>& options,
+                                   const std::vector<std::string>& command) {
+  std::vector<std::string> argv{jobwarden_binary(), "run", "--ci", ci};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
+std::vector<std::string> jw_run(const std::vector<std::string>& options, const std::vector<std::string>& command) {
+  return jw_run_ci("generic", options, command);
+}
+
 ChildProcess::ChildProcess(const std::vector<std::string>& argv,
                            const std::vector<std::string>& env_overrides, const std::string& cwd,
                            bool new_session, bool merged_output) {

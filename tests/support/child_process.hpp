@@ -61,4 +61,10 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::vector<st
 std::string jobwarden_binary();
 std::string tree_helper();
 
+// The argv of `jobwarden run --ci CI OPTIONS... -- COMMAND...`.
+std::vector<std::string> jw_run_ci(const std::string& ci, const std::vector<std::string>& options,
+                                   const std::vector<std::string>& command);
+// The same with `--ci generic`.
+std::vector<std::string> jw_run(const std::vector<std::string>& options, const std::vector<std::string>& command);
+
 }  // namespace jobwarden::testing
