@@ -20,9 +20,11 @@ find_package(nlohmann_json 3.10 REQUIRED)
 add_library(jobwarden_dep_json INTERFACE)
 target_link_libraries(jobwarden_dep_json INTERFACE nlohmann_json::nlohmann_json)
 
+# libcurl: its headers only. jobwarden opens libcurl.so.4 at run time, when it
+# first sends an HTTP request (executor/platform/libcurl.hpp says why).
 find_package(CURL REQUIRED)
-add_library(jobwarden_dep_curl INTERFACE)
-target_link_libraries(jobwarden_dep_curl INTERFACE CURL::libcurl)
+add_library(jobwarden_dep_curl_headers INTERFACE)
+target_include_directories(jobwarden_dep_curl_headers INTERFACE ${CURL_INCLUDE_DIRS})
 
 find_package(CLI11 REQUIRED)
 add_library(jobwarden_dep_cli11 INTERFACE)

@@ -107,6 +107,10 @@ dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles | grep -qx /etc/jobwarde
 cmp <(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./etc/jobwarden/config.yaml) packaging/config.yaml ||
   fail "the shipped config.yaml is not packaging/config.yaml"
 echo "$(wc -l <"$work/files") entries, every required one present"
+# libcurl is opened with dlopen (no ELF dependency for dpkg-shlibdeps to see):
+# debian/control names it, at the version whose CURLOPT_PROTOCOLS_STR we use.
+dpkg-deb -f "$deb" Depends | grep -qE '(^|, )libcurl4 \(>= 7\.85\.0\)' ||
+  fail "the package does not depend on libcurl4 (>= 7.85.0): $(dpkg-deb -f "$deb" Depends)"
 
 step "manual pages render without warnings"
 dpkg-deb -x "$deb" "$work/root"

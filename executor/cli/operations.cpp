@@ -4,10 +4,10 @@
 #include <cstdlib>
 
 #include "executor/io/alert.hpp"
-#include "executor/io/http_client.hpp"
 #include "executor/io/metrics.hpp"
 #include "executor/platform/file_lock.hpp"
 #include "executor/platform/host_facts.hpp"
+#include "executor/platform/http_client.hpp"
 #include "executor/platform/safe_files.hpp"
 
 namespace jobwarden::cli {
@@ -110,7 +110,7 @@ void update_textfile(const policy::MetricsConfig& m, const io::MetricStore& step
 
 void push(const policy::MetricsConfig& m, const io::MetricStore& step, const std::string& step_label,
           const core::Redactor& secrets, core::JobLog& log) {
-  io::HttpRequest request;
+  platform::HttpRequest request;
   request.method = "PUT";  // replaces this step's group as a whole
   request.url = push_url(m, platform::host_name(), secrets.redact(ci_job_info().job_id), step_label);
   request.body = secrets.redact(step.render());
@@ -118,7 +118,7 @@ void push(const policy::MetricsConfig& m, const io::MetricStore& step, const std
   request.connect_timeout = m.connect_timeout;
   request.timeout = m.timeout;
   const auto start = Clock::now();
-  io::HttpClient client;
+  platform::HttpClient client;
   if (const auto sent = client.send_expecting_success(request); !sent) {
     log.warn("metrics: push to the Pushgateway failed after " + policy::format_seconds(seconds_since(start)) +
              " (" + sent.error() + "); the verdict is unchanged");
@@ -150,7 +150,7 @@ void send_alert(const OperationsInput& in, const core::StepResult& result, core:
       return;
     }
   }
-  io::HttpRequest request;
+  platform::HttpRequest request;
   request.url = a.webhook;
   request.body = in.secrets->redact(
       io::render_alert({*event, platform::host_name(), in.ci, ci_job_info(), in.step, &result}));
@@ -158,7 +158,7 @@ void send_alert(const OperationsInput& in, const core::StepResult& result, core:
   request.connect_timeout = std::min(a.timeout, policy::Duration{1000});
   request.timeout = a.timeout;
   const auto start = Clock::now();
-  io::HttpClient client;
+  platform::HttpClient client;
   const auto sent = client.send_expecting_success(request);
   const std::string took = policy::format_seconds(seconds_since(start));
   if (sent) {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "executor/io/http_client.hpp"
+#include "executor/platform/http_client.hpp"
 #include "tests/support/http_receiver.hpp"
 #include "tests/support/proc_check.hpp"
 
@@ -19,17 +19,22 @@ Host::Host(const std::string& admin_body, const std::string& policy) {
   policy_path = dir.write("policy.yml", policy);
 }
 
-ChildResult Host::run(const std::string& step, const std::string& script, const std::vector<std::string>& env,
-                      const std::vector<std::string>& extra_options) const {
+std::vector<std::string> Host::run_argv(const std::string& step, const std::string& script,
+                                        const std::vector<std::string>& extra_options) const {
   std::vector<std::string> argv{jobwarden_binary(), "run", "--ci", "generic", "--admin-config", admin_path,
                                 "--policy", policy_path, "--step", step};
   argv.insert(argv.end(), extra_options.begin(), extra_options.end());
   argv.insert(argv.end(), {"--", "/bin/sh", "-c", script});
-  return run_child(argv, env, std::chrono::milliseconds(120'000), dir.path());
+  return argv;
+}
+
+ChildResult Host::run(const std::string& step, const std::string& script, const std::vector<std::string>& env,
+                      const std::vector<std::string>& extra_options) const {
+  return run_child(run_argv(step, script, extra_options), env, std::chrono::milliseconds(120'000), dir.path());
 }
 
 Pushgateway::Pushgateway() {
-  io::HttpClient client;
+  platform::HttpClient client;
   for (int tries = 0; tries < 5 && !m_process; ++tries) {
     m_port = free_loopback_port();  // another process may take it first: then try again
     m_process = std::make_unique<ChildProcess>(std::vector<std::string>{
@@ -37,7 +42,7 @@ Pushgateway::Pushgateway() {
         "--persistence.file="});  // in memory only: Debian defaults to a file under /var/lib
     const bool ready = eventually(
         [&] {
-          io::HttpRequest get;
+          platform::HttpRequest get;
           get.method = "GET";
           get.url = url() + "/-/ready";
           const auto r = client.send(get);
@@ -55,8 +60,8 @@ Pushgateway::~Pushgateway() {
 }
 
 std::string Pushgateway::metrics() const {
-  io::HttpClient client;
-  io::HttpRequest get;
+  platform::HttpClient client;
+  platform::HttpRequest get;
   get.method = "GET";
   get.url = url() + "/metrics";
   const auto r = client.send_expecting_success(get);

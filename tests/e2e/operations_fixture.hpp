@@ -39,6 +39,9 @@ struct Host {
   // jobwarden run --step `step` -- sh -c `script`, with the host's admin configuration and policy.
   ChildResult run(const std::string& step, const std::string& script, const std::vector<std::string>& env = {},
                   const std::vector<std::string>& extra_options = {}) const;
+  // The argv run() starts, for a test that wraps it in another command.
+  std::vector<std::string> run_argv(const std::string& step, const std::string& script,
+                                    const std::vector<std::string>& extra_options = {}) const;
 };
 
 class Pushgateway {

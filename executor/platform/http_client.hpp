@@ -1,6 +1,7 @@
 #pragma once
 // The one HTTP client of jobwarden (the only libcurl user): bounded, quiet,
-// and careful with URLs that carry tokens.
+// and careful with URLs that carry tokens. libcurl is loaded by the first
+// HttpClient of the process (libcurl.hpp says why), not at start.
 //
 // Contract:
 //  * Every call is bounded: `connect_timeout` for the connection, `timeout`
@@ -12,6 +13,8 @@
 //    failed ("timed out", "connection refused", "HTTP 500").
 //  * No signals (CURLOPT_NOSIGNAL), no global state left behind: libcurl's
 //    global initialisation is reference-counted by HttpClient instances.
+//  * Without a usable libcurl (not installed, older than 7.85) every send()
+//    is an error that says so; nothing else changes.
 
 #include <chrono>
 #include <memory>
@@ -20,7 +23,7 @@
 
 #include "executor/core/result.hpp"
 
-namespace jobwarden::io {
+namespace jobwarden::platform {
 
 struct HttpRequest {
   std::string method = "POST";  // GET, POST, PUT, DELETE
@@ -54,4 +57,4 @@ class HttpClient {
   std::unique_ptr<Handle> m_handle;
 };
 
-}  // namespace jobwarden::io
+}  // namespace jobwarden::platform
