@@ -15,7 +15,11 @@ namespace jobwarden::policy {
 inline constexpr std::size_t k_max_quoted = 40;
 
 // `text` with bytes below 0x20 and 0x7f written as \xNN (a backslash as \\),
-// cut after `max_bytes` of input (at a UTF-8 character boundary) with "..."
+// and so are, byte by byte, the C1 controls U+0080..U+009F (U+009B is CSI to
+// terminals that honour 8-bit controls), the line/paragraph separators
+// U+2028/U+2029, the bidirectional controls (U+061C, U+200E/F,
+// U+202A..U+202E, U+2066..U+2069) and every byte that is not part of
+// well-formed UTF-8 (a raw 0x9b included). Other UTF-8 is kept. Cut after `max_bytes` of input (at a UTF-8 character boundary) with "..."
 // appended. `keep_colours`: SGR sequences (ESC [ digits/; m: colours, bold)
 // are kept as they are; they cannot move the cursor or erase anything.
 std::string printable(std::string_view text, std::size_t max_bytes = std::string_view::npos,

@@ -131,6 +131,22 @@ TEST_CASE("a step name with newlines and escape sequences cannot forge a jobward
   }
 }
 
+TEST_CASE("8-bit terminal controls in a step name (C1 CSI as UTF-8 and as a raw byte) are escaped in every line") {
+  // U+009B and a raw 0x9b both start a CSI sequence in terminals that honour
+  // 8-bit controls: "CSI 2K" would erase the line, "CSI 1A" move up into ours.
+  const std::string hostile = "unit\xc2\x9b" "1A\xc2\x9b" "2Kok\x9b" "1A\x9b" "2K\xe2\x80\xae";
+  for (const char* ci : {"gitlab", "github", "generic"}) {
+    CAPTURE(ci);
+    const auto r = run_child({k_jw, "run", "--ci", ci, "--step", hostile, "--", "sh", "-c", "exit 3"},
+                             {"JOBWARDEN_STEP="});
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 3);
+    CHECK_FALSE(contains(r.out + r.err, "\x9b"));          // neither byte survives, raw or encoded
+    CHECK_FALSE(contains(r.out + r.err, "\xe2\x80\xae"));  // nor the right-to-left override
+    CHECK(contains(r.err, "step 'unit\\xc2\\x9b1A\\xc2\\x9b2Kok\\x9b1A\\x9b2K\\xe2\\x80\\xae'"));
+  }
+}
+
 TEST_CASE("a report on a full file system: one clear line, the verdict and exit code stand") {
   if (::geteuid() != 0) return;  // mounting a tmpfs needs root (CI runs as root)
   // A mount namespace of this test process's own, inherited by jobwarden.

@@ -13,6 +13,23 @@ TEST_CASE("control characters are escaped, a backslash is doubled, the rest is k
   CHECK(printable("caf\xc3\xa9") == "caf\xc3\xa9");
 }
 
+TEST_CASE("C1 controls, separators, bidi overrides and bytes that are not UTF-8 are escaped byte by byte") {
+  // U+009B (CSI) and U+0085 (NEL) as UTF-8: a terminal that honours 8-bit
+  // controls would move the cursor / start a line.
+  CHECK(printable("a\xc2\x9b" "2Kb\xc2\x85" "c") == "a\\xc2\\x9b2Kb\\xc2\\x85c");
+  CHECK(printable("\xc2\x80\xc2\x9f") == "\\xc2\\x80\\xc2\\x9f");
+  CHECK(printable("\xc2\xa0nbsp") == "\xc2\xa0nbsp");  // U+00A0 is the first character kept
+  // Raw C1 bytes and other malformed UTF-8: lone continuation bytes, an
+  // overlong '/', a surrogate, a truncated sequence.
+  CHECK(printable("x\x9b" "31my") == "x\\x9b31my");
+  CHECK(printable("\x85\xff\xc0\xaf") == "\\x85\\xff\\xc0\\xaf");
+  CHECK(printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");
+  CHECK(printable("end\xe2\x82") == "end\\xe2\\x82");
+  // Line separator and a right-to-left override; other multi-byte text stays.
+  CHECK(printable("a\xe2\x80\xa8" "b\xe2\x80\xae" "c") == "a\\xe2\\x80\\xa8b\\xe2\\x80\\xaec");
+  CHECK(printable("\xe2\x82\xac \xf0\x9f\x98\x80 \xe2\x96\x81") == "\xe2\x82\xac \xf0\x9f\x98\x80 \xe2\x96\x81");
+}
+
 TEST_CASE("text is cut at the bound, at a character boundary, and says so") {
   CHECK(printable("abcdef", 3) == "abc...");
   CHECK(printable("ab\xc3\xa9z", 3) == "ab...");  // never half of the two-byte e-acute
