@@ -56,13 +56,16 @@ void fit_settings_to_ci(adapters::CiKind ci, core::AttemptSettings& settings, co
 
 void publish_to_ci(adapters::CiKind ci, const std::string& step, const core::StepResult& result,
                    const core::Redactor& secrets, core::JobLog& log) {
-  if (ci == adapters::CiKind::github) github_summary(step, result, secrets, log);
-  if (ci == adapters::CiKind::buildkite) buildkite_annotate(step, result, secrets, log);
+  // The step name masked before Markdown escapes or cuts it (the result is
+  // masked already: result_masking.hpp).
+  const std::string shown_step = secrets.redact(step);
+  if (ci == adapters::CiKind::github) github_summary(shown_step, result, secrets, log);
+  if (ci == adapters::CiKind::buildkite) buildkite_annotate(shown_step, result, secrets, log);
 }
 
 void write_junit(const std::string& path, const std::string& step, const core::StepResult& result,
                  const core::Redactor& secrets, core::JobLog& log) {
-  const auto written = platform::write_file_atomically(path, secrets.redact(io::render_junit({step, &result})));
+  const auto written = platform::write_file_atomically(path, secrets.redact(io::render_junit({secrets.redact(step), &result})));
   if (!written) log.warn("could not write the JUnit report: " + written.error());
 }
 

@@ -258,7 +258,7 @@ void AttemptSupervisor::record_signal(State& s, TreeSignal sig, const std::strin
     if (!known) s.rec.signalled.push_back(p);
   }
   sent.targets = std::move(targets);
-  m_log.info(signal_line(sent, s.settings.tree_kill));
+  m_log.info(signal_line(sent, s.settings.tree_kill, m_log.redactor()));
   s.rec.signals.push_back(std::move(sent));
 }
 

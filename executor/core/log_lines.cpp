@@ -79,12 +79,12 @@ std::string render_command(const std::vector<std::string>& argv, std::size_t max
   return truncate(out, max_chars);
 }
 
-std::string signal_line(const SignalSent& sent, bool tree_kill) {
+std::string signal_line(const SignalSent& sent, bool tree_kill, const Redactor* secrets) {
   std::string line = sent.reason.empty() ? std::string() : sent.reason + ": ";
   if (sent.targets.empty()) return line + sent.signal + ": nothing left to signal";
   line += sent.signal + " to ";
   if (!tree_kill) line += "the step's main process only (tree kill off): ";
-  return line + describe_processes(sent.targets);
+  return line + describe_processes(sent.targets, 25, secrets);
 }
 
 std::string attempt_header(const std::string& step, int number, int max_attempts,
@@ -154,7 +154,7 @@ std::string timeline(const AttemptUsage& u) {
 
 }  // namespace
 
-std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
+std::string attempt_summary(const AttemptRecord& r, int max_attempts, const Redactor* secrets) {
   const AttemptUsage& u = r.usage;
   std::string line = "attempt " + std::to_string(r.number) + " of " +
                      (max_attempts > 1 ? "up to " : "") + std::to_string(max_attempts) + ": " + std::string(policy::to_string(r.outcome)) + " (" + status_phrase(r) +
@@ -177,8 +177,8 @@ std::string attempt_summary(const AttemptRecord& r, int max_attempts) {
     line += ", " + std::to_string(r.signalled.size()) + " killed (tree empty " +
             policy::format_seconds(r.kill_seconds) + " after the first signal)";
   }
-  if (!r.escapees.empty()) line += "; escaped the process group: " + describe_processes(r.escapees);
-  if (!r.survivors.empty()) line += "; STILL ALIVE: " + describe_processes(r.survivors);
+  if (!r.escapees.empty()) line += "; escaped the process group: " + describe_processes(r.escapees, 25, secrets);
+  if (!r.survivors.empty()) line += "; STILL ALIVE: " + describe_processes(r.survivors, 25, secrets);
   if (u.output_dropped != 0) {
     line += "; " + std::to_string(u.output_dropped) + " bytes of output dropped (the log's reader stopped reading)";
   }

@@ -17,8 +17,8 @@ namespace jobwarden::core {
 std::string describe_processes(const std::vector<ProcessInfo>& procs, std::size_t max_named = 25,
                                const Redactor* secrets = nullptr);
 
-// "timeout 2s reached: SIGTERM to 3 processes: ..."
-std::string signal_line(const SignalSent& sent, bool tree_kill);
+// "timeout 2s reached: SIGTERM to 3 processes: ..." (`secrets` as for describe_processes)
+std::string signal_line(const SignalSent& sent, bool tree_kill, const Redactor* secrets = nullptr);
 
 // "step 'build' attempt 1/3: timeout 30m, grace 10s, tree kill on: make -j2"
 std::string attempt_header(const std::string& step, int number, int max_attempts,
@@ -27,8 +27,9 @@ std::string attempt_header(const std::string& step, int number, int max_attempts
 // "exited 3" / "killed by SIGKILL (sent by jobwarden)" / "not started: ..."
 std::string status_phrase(const AttemptRecord& rec);
 
-// The one summary line of an attempt: outcome and all the evidence.
-std::string attempt_summary(const AttemptRecord& rec, int max_attempts);
+// The one summary line of an attempt: outcome and all the evidence
+// (`secrets` as for describe_processes).
+std::string attempt_summary(const AttemptRecord& rec, int max_attempts, const Redactor* secrets = nullptr);
 
 // Shell-like rendering of argv, truncated to `max_chars`.
 std::string render_command(const std::vector<std::string>& argv, std::size_t max_chars = 120);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "policy/printable.hpp"
+
 namespace jobwarden::core {
 
 std::string json_escaped(std::string_view text) {
@@ -40,7 +42,8 @@ std::string label_escaped(std::string_view text) {
 
 bool Redactor::add_secret(std::string_view value) {
   if (value.size() < k_min_secret_length) return false;
-  for (std::string form : {std::string(value), json_escaped(value), label_escaped(value)}) {
+  // policy::printable's form: how a policy error or a quoted value shows it.
+  for (std::string form : {std::string(value), json_escaped(value), label_escaped(value), policy::printable(value)}) {
     if (std::find(m_needles.begin(), m_needles.end(), form) == m_needles.end()) m_needles.push_back(form);
   }
   std::stable_sort(m_needles.begin(), m_needles.end(),
@@ -54,6 +57,28 @@ std::string Redactor::redact(std::string_view text) const {
     for (std::size_t at = out.find(needle); at != std::string::npos; at = out.find(needle, at + k_masked.size())) {
       out.replace(at, needle.size(), k_masked);
     }
+  }
+  // A secret cut at a marked cut: its longest prefix right before the marker.
+  for (std::size_t cut = out.find(k_cut_marker); cut != std::string::npos; cut = out.find(k_cut_marker, cut + 1)) {
+    for (const std::string& needle : m_needles) {
+      std::size_t n = std::min(needle.size() - 1, cut);
+      while (n >= k_min_cut_fragment && out.compare(cut - n, n, needle, 0, n) != 0) --n;
+      if (n >= k_min_cut_fragment) {
+        out.replace(cut - n, n, k_masked);
+        cut = cut - n + k_masked.size();
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::string Redactor::redact_tail(std::string_view text) const {
+  std::string out = redact(text);
+  for (const std::string& needle : m_needles) {
+    std::size_t n = std::min(needle.size() - 1, out.size());
+    while (n > 0 && out.compare(0, n, needle, needle.size() - n, n) != 0) --n;
+    if (n > 0) return out.replace(0, n, k_masked);
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include "executor/core/ci_dialect.hpp"
 #include "executor/core/job_log.hpp"
 #include "executor/core/log_lines.hpp"
+#include "executor/core/result_masking.hpp"
 #include "policy/duration.hpp"
 #include "policy/printable.hpp"
 #include "policy/signal_names.hpp"
@@ -65,7 +66,7 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
     result.attempts.push_back(supervisor.run(request.spawn, settings_for_attempt(request), number));
     const AttemptRecord& rec = result.attempts.back();
     m_log.raw_marker(m_log.dialect().section_end(id, m_clock.wall_now()));
-    m_log.info(attempt_summary(rec, max_attempts));
+    m_log.info(attempt_summary(rec, max_attempts, m_log.redactor()));
 
     history.push_back(facts_of(rec));
     policy::DecisionContext ctx;
@@ -96,6 +97,9 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
     if (!sleep_backoff(result, decision.backoff)) break;
   }
   settle(result, request);
+  // Decided on the real text; everything that renders the result from here on
+  // sees it masked (result_masking.hpp).
+  if (m_log.redactor() != nullptr) mask_step_result(result, *m_log.redactor());
   return result;
 }
 

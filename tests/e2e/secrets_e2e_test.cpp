@@ -117,3 +117,54 @@ TEST_CASE("secrets: a secret with a quote, a slash or a tab is masked in the com
     }
   }
 }
+
+TEST_CASE("secrets: a JUnit output tail cut inside a secret, or XML-escaping one, shows no part of it") {
+  // 18 bytes with '&' and '<' (XML escapes both) straddling the 16 KiB the
+  // JUnit report keeps of the output: the kept tail would start with its
+  // last 10 bytes; the second copy, whole, would be escaped to p&amp;ss&lt;...
+  const std::string secret = "p&ss<w0rd>-7731-Kq";
+  Host host("secrets: {variables: [DEPLOY_KEY]}\n");
+  const std::string junit = host.dir.file("junit.xml");
+  const auto r = host.run("build",
+                          "printf '%s' \"$DEPLOY_KEY\"; head -c 16350 /dev/zero | tr '\\0' x; "
+                          "printf '\\nand %s\\n' \"$DEPLOY_KEY\"; exit 3",
+                          {"DEPLOY_KEY=" + secret}, {"--junit", junit});
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 3);
+  const std::string xml = read_file(junit);
+  CHECK(contains(xml, "and [MASKED]"));
+  for (const char* fragment : {"7731", "-Kq", "p&amp;ss", "w0rd"}) {
+    CAPTURE(fragment);
+    CHECK_FALSE(contains(xml, fragment));
+  }
+}
+
+TEST_CASE("secrets: a policy error's 40-byte quote that cuts a secret shows none of its prefix") {
+  const std::string secret = "hunter2-Zq9Vx-5521";
+  // The key is quoted in an "unknown key" error, cut after 40 bytes: 30 x
+  // and the secret's first 10 bytes.
+  Host host("secrets: {variables: [DEPLOY_KEY]}\n",
+            "version: 1\n" + std::string(30, 'x') + secret + ": 1\n");
+  const auto r = host.run("build", "true", {"DEPLOY_KEY=" + secret});
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 78);
+  CHECK(contains(r.err, std::string(30, 'x') + "[MASKED]..."));
+  CHECK_FALSE(contains(r.err, "hunter"));
+}
+
+TEST_CASE("secrets: a process that left the process group, its command cut in the summary, shows none of the secret") {
+  // The escapee's command line is cut after 80 bytes for the attempt's
+  // summary and the signal line: 70 'w' and the secret's first 10 bytes.
+  const std::string secret = "escap3d-Zq9Vx-77123";
+  const std::string name = std::string(70, 'w') + secret;
+  Host host("secrets: {variables: [DEPLOY_KEY]}\n");
+  const auto r = host.run("build",
+                          "(exec setsid bash -c 'exec -a " + name + " sleep 300') & "
+                          "until tr -d '\\0' < /proc/$!/cmdline 2>/dev/null | grep -q '^www'; do :; done; exit 3",
+                          {"DEPLOY_KEY=" + secret});
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(contains(r.err, "escaped the process group"));
+  CHECK(contains(r.err, std::string(70, 'w') + "[MASKED]"));
+  CHECK_FALSE(contains(r.err, "escap3d"));
+}

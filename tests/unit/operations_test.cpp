@@ -109,6 +109,24 @@ TEST_CASE("secrets: every occurrence, JSON- and label-escaped forms too, longest
   CHECK(r.redact("abc") == "abc");
 }
 
+TEST_CASE("secrets: a prefix cut at a marked cut and a suffix starting a cut tail are masked too") {
+  core::Redactor r;
+  CHECK(r.add_secret("hunter2-Zq9Vx"));
+  CHECK(r.add_secret("a\nb\\c-secret"));
+  // printable()'s 40-byte quote and the log's squeeze end a cut with "...".
+  CHECK(r.redact("key 'xxxxxxxxhunter2-Z...' unknown") == "key 'xxxxxxxx[MASKED]...' unknown");
+  CHECK(r.redact("`sleep hun...`") == "`sleep [MASKED]...`");
+  CHECK(r.redact("`sleep hu...`") == "`sleep hu...`");  // under k_min_cut_fragment: ordinary text
+  CHECK(r.redact("loading...") == "loading...");
+  // A secret escaped by printable() (a policy error quotes it that way).
+  CHECK(r.redact("'a\\x0ab\\\\c-secret'") == "'[MASKED]'");
+  CHECK(r.redact("'a\\x0ab\\\\c-s...'") == "'[MASKED]...'");
+  // The tail of the output: its first bytes may end a secret.
+  CHECK(r.redact_tail("9Vx\nnext line") == "[MASKED]\nnext line");
+  CHECK(r.redact_tail("y\nnext hunter2-Zq9Vx") == "y\nnext [MASKED]");
+  CHECK(r.redact("9Vx\nnext line") == "9Vx\nnext line");  // an uncut text keeps its start
+}
+
 TEST_CASE("alerts: due on an exhausted rule or a system failure, as configured, with text and fields") {
   const core::StepResult r = exhausted_result();
   policy::AlertsConfig config;
