@@ -47,11 +47,11 @@ std::optional<GraceCeiling> buildkite_ceiling(const EnvLookup& env, std::string&
   std::string from = "the agent's default 10s";
   if (const auto v = env("BUILDKITE_CANCEL_SIGNAL_TIMEOUT")) {
     const auto parsed = policy::parse_duration(*v);
-    if (parsed.ok) {
-      agent = parsed.value;
+    if (parsed) {
+      agent = *parsed;
       from = "BUILDKITE_CANCEL_SIGNAL_TIMEOUT=" + *v;
     } else {
-      warning = "BUILDKITE_CANCEL_SIGNAL_TIMEOUT '" + v->substr(0, 40) + "' is not a duration: " + parsed.error;
+      warning = "BUILDKITE_CANCEL_SIGNAL_TIMEOUT '" + v->substr(0, 40) + "' is not a duration: " + parsed.error();
     }
   }
   for (const char* name : {"BUILDKITE_SIGNAL_GRACE_PERIOD_SECONDS", "BUILDKITE_CANCEL_GRACE_PERIOD"}) {

@@ -20,7 +20,6 @@ constexpr ByteSize k_max = 1ULL << 50;
 }  // namespace
 
 ByteSizeParse parse_byte_size(std::string_view text) {
-  ByteSizeParse r;
   const std::string expected = "expected a memory size such as 512MiB or 2GiB (units KiB, MiB, GiB, TiB; 1MiB to 1024TiB)";
   std::size_t i = 0;
   while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
@@ -34,17 +33,13 @@ ByteSizeParse parse_byte_size(std::string_view text) {
     if (u.name == unit) found = &u;
   }
   if (found == nullptr || end == nullptr || *end != '\0' || !(value > 0.0)) {
-    r.error = expected + ", got '" + std::string(text) + "'";
-    return r;
+    return unexpected(expected + ", got '" + std::string(text) + "'");
   }
   const double bytes = std::floor(value * static_cast<double>(found->bytes));
   if (bytes < static_cast<double>(k_min) || bytes > static_cast<double>(k_max)) {
-    r.error = expected + ", got '" + std::string(text) + "'";
-    return r;
+    return unexpected(expected + ", got '" + std::string(text) + "'");
   }
-  r.ok = true;
-  r.value = static_cast<ByteSize>(bytes);
-  return r;
+  return static_cast<ByteSize>(bytes);
 }
 
 std::string format_byte_size(ByteSize bytes) {

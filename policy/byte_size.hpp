@@ -10,15 +10,14 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.hpp"
+
 namespace jobwarden::policy {
 
 using ByteSize = std::uint64_t;
 
-struct ByteSizeParse {
-  bool ok = false;
-  ByteSize value = 0;
-  std::string error;  // what was expected, when !ok
-};
+// The size in bytes, or what was expected instead.
+using ByteSizeParse = Result<ByteSize, std::string>;
 
 ByteSizeParse parse_byte_size(std::string_view text);
 

@@ -18,11 +18,9 @@ struct Unit {
 constexpr std::array<Unit, 4> k_units{{{"ms", 1}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}}};
 constexpr long long k_max_ms = 366LL * 24 * 3'600'000;  // a year: beyond any CI job
 
-DurationParse fail(std::string_view text, std::string_view why) {
-  DurationParse r;
-  r.error = "invalid duration " + quoted_excerpt(text) + ": " + std::string(why) +
-            " (expected e.g. 500ms, 90s, 15m, 1h30m)";
-  return r;
+Unexpected<std::string> fail(std::string_view text, std::string_view why) {
+  return unexpected("invalid duration " + quoted_excerpt(text) + ": " + std::string(why) +
+                    " (expected e.g. 500ms, 90s, 15m, 1h30m)");
 }
 
 const Unit* match_unit(std::string_view rest) {
@@ -69,10 +67,7 @@ DurationParse parse_duration(std::string_view text) {
     if (total > k_max_ms) return fail(text, "too large (at most 366 days)");
   }
   if (total <= 0) return fail(text, "must be positive");
-  DurationParse r;
-  r.ok = true;
-  r.value = Duration(total);
-  return r;
+  return Duration(total);
 }
 
 std::string format_duration(Duration d) {

@@ -7,15 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.hpp"
+
 namespace jobwarden::policy {
 
 using Duration = std::chrono::milliseconds;
 
-struct DurationParse {
-  bool ok = false;
-  Duration value{0};
-  std::string error;  // what was expected, when !ok
-};
+// The duration, or what was expected instead (the text quoted, at most 40 bytes).
+using DurationParse = Result<Duration, std::string>;
 
 // Parses a positive duration. Units: ms, s, m, h; components in decreasing
 // unit order, each at most once; fractions only on the last component.

@@ -14,16 +14,12 @@ OutputPattern::OutputPattern(std::string source, std::unique_ptr<Impl> impl)
 
 OutputPattern::~OutputPattern() = default;
 
-std::shared_ptr<const OutputPattern> OutputPattern::compile(const std::string& source,
-                                                            std::string& error) {
+Result<std::shared_ptr<const OutputPattern>, std::string> OutputPattern::compile(const std::string& source) {
   RE2::Options options;
   options.set_log_errors(false);
   options.set_max_mem(8 << 20);  // bounds the compiled program: a hostile pattern fails, never hangs
   auto impl = std::make_unique<Impl>(source, options);
-  if (!impl->re.ok()) {
-    error = impl->re.error();
-    return nullptr;
-  }
+  if (!impl->re.ok()) return unexpected(impl->re.error());
   return std::shared_ptr<const OutputPattern>(new OutputPattern(source, std::move(impl)));
 }
 

@@ -7,12 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.hpp"
+
 namespace jobwarden::policy {
 
 class OutputPattern {
  public:
-  // Compiles `source`; on failure returns nullptr and sets `error` to RE2's reason.
-  static std::shared_ptr<const OutputPattern> compile(const std::string& source, std::string& error);
+  // Compiles `source`, or RE2's reason why not.
+  static Result<std::shared_ptr<const OutputPattern>, std::string> compile(const std::string& source);
   ~OutputPattern();
   OutputPattern(const OutputPattern&) = delete;
   OutputPattern& operator=(const OutputPattern&) = delete;

@@ -117,12 +117,12 @@ void read_output(YamlReader& r, const Entry& e, ConditionBuild& b) {
     b.when.output = cached->second;
     return;
   }
-  std::string why;
-  b.when.output = OutputPattern::compile(*source, why);
-  if (!b.when.output) {
-    r.value_error(e, "invalid RE2 pattern " + describe(e.value) + ": " + why);
+  auto compiled = OutputPattern::compile(*source);
+  if (!compiled) {
+    r.value_error(e, "invalid RE2 pattern " + describe(e.value) + ": " + compiled.error());
     return;
   }
+  b.when.output = std::move(*compiled);
   b.patterns->emplace(*source, b.when.output);
 }
 

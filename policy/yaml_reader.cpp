@@ -237,8 +237,8 @@ std::optional<Duration> YamlReader::duration(const Entry& e) {
   const auto text = scalar_text(e, "a duration (e.g. 500ms, 90s, 15m, 1h30m)");
   if (!text) return std::nullopt;
   const DurationParse parsed = parse_duration(*text);
-  if (parsed.ok) return parsed.value;
-  value_error(e, parsed.error);
+  if (parsed) return *parsed;
+  value_error(e, parsed.error());
   return std::nullopt;
 }
 
@@ -246,8 +246,8 @@ std::optional<ByteSize> YamlReader::byte_size(const Entry& e) {
   const auto text = scalar_text(e, "a memory size (e.g. 512MiB, 2GiB)");
   if (!text) return std::nullopt;
   const ByteSizeParse parsed = parse_byte_size(*text);
-  if (parsed.ok) return parsed.value;
-  value_error(e, parsed.error);
+  if (parsed) return *parsed;
+  value_error(e, parsed.error());
   return std::nullopt;
 }
 

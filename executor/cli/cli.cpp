@@ -18,8 +18,8 @@ namespace {
 std::optional<policy::Duration> duration_option(const std::string& text, const char* what) {
   if (text.empty()) return std::nullopt;
   const auto parsed = policy::parse_duration(text);
-  if (!parsed.ok) throw CLI::ValidationError(what, parsed.error);
-  return parsed.value;
+  if (!parsed) throw CLI::ValidationError(what, parsed.error());
+  return *parsed;
 }
 
 struct RunArgs {

@@ -6,6 +6,7 @@
 
 #include "adapters/dialects.hpp"
 #include "executor/cli/policy_source.hpp"
+#include "executor/core/result.hpp"
 #include "policy/explain.hpp"
 #include "policy/signal_names.hpp"
 
@@ -18,31 +19,44 @@ void print_errors(const PolicySource& src) {
             << (src.loaded.errors.size() == 1 ? " error" : " errors") << "\n";
 }
 
-// The attempt `explain` imagines, from its arguments; "" or why not.
-std::string facts_from(const ExplainArgs& a, policy::AttemptFacts& f, std::string& output) {
+// The attempt `explain` imagines: its facts, and the output they point at
+// (facts.output_tail is set by the caller, once `output` has its final home).
+struct ImaginedAttempt {
+  policy::AttemptFacts facts;
+  std::string output;
+};
+
+// The attempt from explain's arguments, or why there is none.
+core::Result<ImaginedAttempt, std::string> imagined_attempt(const ExplainArgs& a) {
+  ImaginedAttempt imagined;
+  policy::AttemptFacts& f = imagined.facts;
   const auto outcome = policy::parse_outcome(a.outcome);
-  if (!outcome) return "unknown outcome '" + a.outcome + "' (expected success, red, timeout, oom, signal, cancelled or error)";
+  if (!outcome) {
+    return core::unexpected("unknown outcome '" + a.outcome +
+                            "' (expected success, red, timeout, oom, signal, cancelled or error)");
+  }
   f.outcome = *outcome;
   f.exit_code = a.exit_code;
   if (!a.signal.empty()) {
     f.signal = policy::parse_signal(a.signal);
-    if (!f.signal) return "unknown signal '" + a.signal + "'";
+    if (!f.signal) return core::unexpected("unknown signal '" + a.signal + "'");
   }
   f.starved = a.starved;
   if (!a.duration.empty()) {
     const auto d = policy::parse_duration(a.duration);
-    if (!d.ok) return d.error;
-    f.duration = d.value;
+    if (!d) return core::unexpected(d.error());
+    f.duration = *d;
   }
   if (!a.output_file.empty()) {
     std::ifstream in(a.output_file, std::ios::binary);
-    if (!in) return "cannot read " + a.output_file;
+    if (!in) return core::unexpected("cannot read " + a.output_file);
     std::ostringstream ss;
     ss << in.rdbuf();
+    std::string& output = imagined.output;
     output = ss.str();
     if (output.size() > 64 * 1024) output.erase(0, output.size() - 64 * 1024);  // the tail a run keeps
   }
-  return "";
+  return imagined;
 }
 
 // Step exit code of the imagined attempt, computed as the supervisor does;
@@ -79,13 +93,13 @@ int policy_explain(const ExplainArgs& a) {
     return adapters::k_exit_config;
   }
   const policy::Policy& p = *src.loaded.policy;
-  policy::AttemptFacts facts;
-  std::string output;
-  if (const std::string bad = facts_from(a, facts, output); !bad.empty()) {
-    std::cerr << "jobwarden: usage error: " << bad << "\n";
+  auto imagined = imagined_attempt(a);
+  if (!imagined) {
+    std::cerr << "jobwarden: usage error: " << imagined.error() << "\n";
     return adapters::k_exit_usage;
   }
-  facts.output_tail = output;
+  policy::AttemptFacts& facts = imagined->facts;
+  facts.output_tail = imagined->output;
   std::cout << "policy: " << src.label() << "\nattempt " << a.attempt << " of step '" << a.step
             << "': outcome " << a.outcome << "\n";
   std::string matched;

@@ -364,13 +364,13 @@ TEST_CASE("the memory limit is the policy's within max_memory, or max_memory alo
 }
 
 TEST_CASE("memory sizes: binary units, no bare numbers, 1MiB to 1024TiB") {
-  CHECK(parse_byte_size("512MiB").value == 512ULL << 20);
-  CHECK(parse_byte_size("64 MiB").value == 64ULL << 20);
-  CHECK(parse_byte_size("1.5GiB").value == 3ULL << 29);
-  CHECK(parse_byte_size("2048KiB").value == 2ULL << 20);
+  CHECK(*parse_byte_size("512MiB") == 512ULL << 20);
+  CHECK(*parse_byte_size("64 MiB") == 64ULL << 20);
+  CHECK(*parse_byte_size("1.5GiB") == 3ULL << 29);
+  CHECK(*parse_byte_size("2048KiB") == 2ULL << 20);
   for (const char* bad : {"512", "512MB", "0MiB", "512KiB", "-1GiB", "MiB", "1.2.3MiB", "2048TiB", ""}) {
     CAPTURE(bad);
-    CHECK_FALSE(parse_byte_size(bad).ok);
+    CHECK_FALSE(parse_byte_size(bad).ok());
   }
   CHECK(format_byte_size(512ULL << 20) == "512MiB");
   CHECK(format_byte_size(3ULL << 29) == "1.5GiB");

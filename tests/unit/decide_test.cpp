@@ -20,8 +20,7 @@ Policy lock_policy() {
   lock.name = "dpkg-lock";
   lock.when.outcomes = {Outcome::red};
   lock.when.exit_codes = {100};
-  std::string error;
-  lock.when.output = OutputPattern::compile("Could not get lock", error);
+  lock.when.output = OutputPattern::compile("Could not get lock").value();
   lock.retry = 3;
   lock.then = Action::system_failure;
   p.rules.insert(p.rules.begin(), lock);
