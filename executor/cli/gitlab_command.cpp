@@ -30,40 +30,44 @@ int host_fault(const std::string& what) {
   return gl::k_system_failure;
 }
 
-// "" when `dir` exists (or was created) and a file can be created in it.
-std::string check_writable_dir(const std::string& dir) {
+// `dir` exists (or was created) and a file can be created in it, or why not.
+core::Status<std::string> check_writable_dir(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return "cannot create " + dir + ": " + ec.message();
+  if (ec) return core::unexpected("cannot create " + dir + ": " + ec.message());
   const std::string probe = dir + "/.jobwarden-probe";
-  if (auto w = platform::write_file_atomically(probe, "probe\n"); !w) return dir + " is not writable: " + w.error();
+  if (auto w = platform::write_file_atomically(probe, "probe\n"); !w) {
+    return core::unexpected(dir + " is not writable: " + w.error());
+  }
   fs::remove(probe, ec);
-  return "";
+  return core::Ok{};
 }
 
 // What config and prepare both do first: the admin configuration, and the
 // job's state recorded under $TMPDIR (whichever call comes first writes it).
-// Returns the exit code of a host fault, or 0.
-int load_admin_and_record_job(const GitlabArgs& args, std::optional<policy::AdminConfig>& admin) {
-  admin = load_admin_or_report(args.admin_config);
-  if (!admin) return host_fault("the admin configuration is invalid");
-  std::string error;
-  (void)load_or_create_job_state(env_or("TMPDIR", "/tmp"), io::read_job_response(env_or("JOB_RESPONSE_FILE")), error);
-  return error.empty() ? 0 : host_fault(error);
+// The admin configuration, or the exit code of the host fault.
+core::Result<policy::AdminConfig, int> load_admin_and_record_job(const GitlabArgs& args) {
+  auto admin = load_admin_or_report(args.admin_config);
+  if (!admin) return core::unexpected(host_fault("the admin configuration is invalid"));
+  const JobStateLoad job =
+      load_or_create_job_state(env_or("TMPDIR", "/tmp"), io::read_job_response(env_or("JOB_RESPONSE_FILE")));
+  if (!job.recorded) return core::unexpected(host_fault(job.recorded.error()));
+  return std::move(*admin);
 }
 
 // With run_as, the slot's builds directory and the cache directory belong to
-// that user (every stage, get_sources included, runs as the user). "" or
-// what went wrong.
-std::string prepare_dirs_for_run_as(const policy::AdminConfig& admin, const std::vector<std::string>& dirs) {
+// that user (every stage, get_sources included, runs as the user), or what
+// went wrong.
+core::Status<std::string> prepare_dirs_for_run_as(const policy::AdminConfig& admin,
+                                                  const std::vector<std::string>& dirs) {
   const auto user = resolve_run_as(admin);
-  if (!user) return user.error();
-  if (!*user) return "";
+  if (!user) return core::unexpected(user.error());
+  if (!*user) return core::Ok{};
   for (const std::string& dir : dirs) {
-    if (auto prepared = platform::prepare_directory_for(dir, **user); !prepared) return prepared.error();
+    if (auto prepared = platform::prepare_directory_for(dir, **user); !prepared) return prepared;
   }
-  return "";
+  return core::Ok{};
 }
 
 // Who the steps run as, for the banner: a warning when that is root.
@@ -82,18 +86,18 @@ std::string run_as_banner(const policy::AdminConfig& admin) {
 }  // namespace
 
 int gitlab_config(const GitlabArgs& args) {
-  std::optional<policy::AdminConfig> admin;
-  if (const int fault = load_admin_and_record_job(args, admin); fault != 0) return fault;
+  const auto admin = load_admin_and_record_job(args);
+  if (!admin) return admin.error();
   const std::string builds_dir =
       admin->builds_dir_is_shared
           ? admin->builds_dir
           : gl::slot_builds_dir(admin->builds_dir, env_or("CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN"),
                                 env_or("CUSTOM_ENV_CI_CONCURRENT_ID"));
   for (const std::string& dir : {builds_dir, admin->cache_dir}) {
-    if (const std::string problem = check_writable_dir(dir); !problem.empty()) return host_fault(problem);
+    if (const auto writable = check_writable_dir(dir); !writable) return host_fault(writable.error());
   }
-  if (const std::string problem = prepare_dirs_for_run_as(*admin, {builds_dir, admin->cache_dir}); !problem.empty()) {
-    return host_fault(problem);
+  if (const auto prepared = prepare_dirs_for_run_as(*admin, {builds_dir, admin->cache_dir}); !prepared) {
+    return host_fault(prepared.error());
   }
   std::cout << io::render_config_output(builds_dir, admin->cache_dir, admin->builds_dir_is_shared,
                                         platform::host_name(), JOBWARDEN_VERSION)
@@ -102,11 +106,9 @@ int gitlab_config(const GitlabArgs& args) {
 }
 
 int gitlab_prepare(const GitlabArgs& args) {
-  std::optional<policy::AdminConfig> admin;
-  if (const int fault = load_admin_and_record_job(args, admin); fault != 0) return fault;
-  if (const std::string problem = check_writable_dir(admin->builds_dir); !problem.empty()) {
-    return host_fault(problem);
-  }
+  const auto admin = load_admin_and_record_job(args);
+  if (!admin) return admin.error();
+  if (const auto writable = check_writable_dir(admin->builds_dir); !writable) return host_fault(writable.error());
   const auto run_as = resolve_run_as(*admin);
   if (!run_as) return host_fault(run_as.error());
   const std::string cgroup = platform::cgroup2_mount_point();

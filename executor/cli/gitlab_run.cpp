@@ -176,10 +176,10 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   announce_operation_switches(operations, log);
   log.info("policy: " + src.label());
 
-  std::string error;
   const std::string tmpdir = env_or("TMPDIR", "/tmp");
-  const io::GitlabJobState state = load_or_create_job_state(tmpdir, response, error);
-  if (!error.empty()) log.warn("cannot record the job state: " + error);
+  const JobStateLoad job = load_or_create_job_state(tmpdir, response);
+  if (!job.recorded) log.warn("cannot record the job state: " + job.recorded.error());
+  const io::GitlabJobState& state = job.state;
 
   const policy::StepSettings& settings = policy.settings_for(stage);
   core::StepRequest request;

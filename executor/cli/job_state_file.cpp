@@ -17,20 +17,14 @@ std::string gitlab_job_id(const std::optional<io::JobResponse>& response) {
   return env_or("CUSTOM_ENV_CI_JOB_ID");
 }
 
-io::GitlabJobState load_or_create_job_state(const std::string& tmpdir, const std::optional<io::JobResponse>& response,
-                                            std::string& error) {
-  error.clear();
-  if (auto existing = io::load_job_state(tmpdir)) return *existing;
-  const io::GitlabJobState state = io::new_job_state(unix_now(), gitlab_job_id(response));
+JobStateLoad load_or_create_job_state(const std::string& tmpdir, const std::optional<io::JobResponse>& response) {
+  if (auto existing = io::load_job_state(tmpdir)) return {*existing};
+  io::GitlabJobState state = io::new_job_state(unix_now(), gitlab_job_id(response));
   std::error_code ec;
   std::filesystem::create_directories(tmpdir + "/jobwarden", ec);
-  if (ec) {
-    error = "cannot create " + tmpdir + "/jobwarden: " + ec.message();
-    return state;
-  }
-  const auto written = platform::write_file_atomically(io::job_state_path(tmpdir), io::render_job_state(state));
-  error = written ? "" : written.error();
-  return state;
+  if (ec) return {std::move(state), core::unexpected("cannot create " + tmpdir + "/jobwarden: " + ec.message())};
+  auto written = platform::write_file_atomically(io::job_state_path(tmpdir), io::render_job_state(state));
+  return {std::move(state), std::move(written)};
 }
 
 }  // namespace jobwarden::cli

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "executor/core/result.hpp"
 #include "executor/io/gitlab_job.hpp"
 
 namespace jobwarden::cli {
@@ -17,10 +18,16 @@ double unix_now();
 // job's CI_JOB_ID (CUSTOM_ENV_CI_JOB_ID), else "".
 std::string gitlab_job_id(const std::optional<io::JobResponse>& response);
 
+// The job's state, and whether it is on disk. A state that could not be
+// written is still the job's state for this call (its start is now, its
+// cookie fresh): the caller decides whether that is fatal.
+struct JobStateLoad {
+  io::GitlabJobState state;
+  core::Status<std::string> recorded = core::Ok{};  // why it could not be written, if so
+};
+
 // Loads the state, or creates it (started now, fresh cookie with the job's
-// id) when absent or unreadable. `error` is "" on success, else why it could
-// not be recorded.
-io::GitlabJobState load_or_create_job_state(const std::string& tmpdir, const std::optional<io::JobResponse>& response,
-                                            std::string& error);
+// id) when absent or unreadable.
+JobStateLoad load_or_create_job_state(const std::string& tmpdir, const std::optional<io::JobResponse>& response);
 
 }  // namespace jobwarden::cli
