@@ -16,21 +16,25 @@
 namespace jobwarden::platform {
 namespace {
 
-// "" when a cgroup can be made under `dir`, else why not. The probe also
-// tells whether cgroup.kill exists there.
-std::string probe_writable(const std::string& dir, bool* has_kill = nullptr) {
+// What a probe cgroup made under a directory showed.
+struct ProbedCgroup {
+  bool has_kill = false;  // cgroup.kill exists there (Linux >= 5.14)
+};
+
+// Whether a cgroup can be made under `dir` (a probe is made and removed), or why not.
+core::Result<ProbedCgroup, std::string> probe_writable(const std::string& dir) {
   const std::string probe = dir + "/jobwarden-probe-" + std::to_string(::getpid());
   if (::mkdir(probe.c_str(), 0755) == 0) {
-    if (has_kill != nullptr) *has_kill = ::access((probe + "/cgroup.kill").c_str(), F_OK) == 0;
+    const ProbedCgroup probed{::access((probe + "/cgroup.kill").c_str(), F_OK) == 0};
     (void)::rmdir(probe.c_str());
-    return "";
+    return probed;
   }
   switch (errno) {
-    case EROFS: return dir + " is read-only";
+    case EROFS: return core::unexpected(dir + " is read-only");
     case EACCES:
-    case EPERM: return dir + " is not writable (not root, not delegated)";
-    case ENOENT: return dir + " does not exist";
-    default: return dir + ": " + std::strerror(errno);
+    case EPERM: return core::unexpected(dir + " is not writable (not root, not delegated)");
+    case ENOENT: return core::unexpected(dir + " does not exist");
+    default: return core::unexpected(dir + ": " + std::strerror(errno));
   }
 }
 
@@ -49,10 +53,9 @@ bool has_word(const std::string& text, const std::string& word) {
 // enabled now (refused when `dir` holds processes itself and is not the
 // root: the kernel's "no internal processes" rule).
 bool enable_v2_memory(const std::string& dir) {
-  std::string text;
-  if (read_small_file((dir + "/cgroup.subtree_control").c_str(), text) && has_word(text, "memory")) return true;
-  if (!read_small_file((dir + "/cgroup.controllers").c_str(), text) || !has_word(text, "memory")) return false;
-  return write_cgroup_file(dir + "/cgroup.subtree_control", "+memory").empty();
+  if (has_word(read_small_file(dir + "/cgroup.subtree_control").value_or(""), "memory")) return true;
+  if (!has_word(read_small_file(dir + "/cgroup.controllers").value_or(""), "memory")) return false;
+  return write_cgroup_file(dir + "/cgroup.subtree_control", "+memory").ok();
 }
 
 struct Discovered {
@@ -66,7 +69,7 @@ std::string plan_v1_memory(const CgroupMounts& mounts, const OwnCgroups& own, Cg
   if (mounts.v1_memory.mount_point.empty()) return "memory: none (no memory controller in cgroup v2 or v1)";
   const std::string dir = cgroup_dir(mounts.v1_memory, own.v1_memory);
   if (dir.empty()) return "memory: none (our v1 memory cgroup is not visible)";
-  if (const std::string why = probe_writable(dir); !why.empty()) return "memory: none (" + why + ")";
+  if (const auto probed = probe_writable(dir); !probed) return "memory: none (" + probed.error() + ")";
   plan.v1_memory_parent = dir;
   return "memory: a v1 memory cgroup per attempt under " + dir + " (cgroup v2 has no memory controller here)";
 }
@@ -81,8 +84,9 @@ core::Result<Discovered, std::string> discover(const std::string& cgroup_parent)
     return core::unexpected("cgroup " + where + " is not visible under " + mounts.v2.mount_point);
   }
   if (!cgroup_parent.empty()) (void)::mkdir(dir.c_str(), 0755);  // the admin's; EEXIST is fine
-  bool has_kill = false;
-  if (const std::string why = probe_writable(dir, &has_kill); !why.empty()) return core::unexpected(why);
+  const auto probed = probe_writable(dir);
+  if (!probed) return core::unexpected(probed.error());
+  const bool has_kill = probed->has_kill;
   Discovered d;
   d.plan.v2_parent = dir;
   d.how = "cgroup v2 leaf per attempt under " + dir + " (" +
@@ -131,14 +135,14 @@ CgroupContainment::~CgroupContainment() {
   }
 }
 
-std::string CgroupContainment::prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) {
+core::Status<std::string> CgroupContainment::prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) {
   end_attempt();  // a leaf left over from an attempt that never finished
   const std::string name = "jobwarden-" + std::to_string(::getpid()) + "-" + std::to_string(++m_attempt);
   auto leaf = CgroupLeaf::create(m_plan, name, memory_limits_enforced() ? memory_limit : std::nullopt);
-  if (!leaf) return "could not make the step's cgroup: " + leaf.error();
+  if (!leaf) return core::unexpected("could not make the step's cgroup: " + leaf.error());
   m_leaf.emplace(std::move(*leaf));
   join = {m_leaf->dir_fd(), m_leaf->procs_fd(), m_leaf->v1_procs_fd()};
-  return "";
+  return core::Ok{};
 }
 
 void CgroupContainment::started(int /*main_pid*/) {}

@@ -29,7 +29,7 @@ class CgroupContainment final : public Containment {
 
   std::string description() const override { return m_how; }
   bool memory_limits_enforced() const override { return m_plan.v2_memory || !m_plan.v1_memory_parent.empty(); }
-  std::string prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) override;
+  core::Status<std::string> prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) override;
   void started(int main_pid) override;
   std::vector<core::ProcessInfo> members() override;
   std::vector<int> member_pids() override;

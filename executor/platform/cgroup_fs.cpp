@@ -81,15 +81,13 @@ std::string cgroup_dir(const CgroupMount& mount, const std::string& path) {
 }
 
 CgroupMounts discover_cgroup_mounts() {
-  std::string text;
-  if (!read_small_file("/proc/self/mountinfo", text)) return {};
-  return parse_mountinfo(text);
+  const auto text = read_small_file("/proc/self/mountinfo");
+  return text ? parse_mountinfo(*text) : CgroupMounts{};
 }
 
 OwnCgroups own_cgroups() {
-  std::string text;
-  if (!read_small_file("/proc/self/cgroup", text)) return {};
-  return parse_proc_cgroup(text);
+  const auto text = read_small_file("/proc/self/cgroup");
+  return text ? parse_proc_cgroup(*text) : OwnCgroups{};
 }
 
 std::optional<unsigned long long> keyed_value(const std::string& text, const std::string& key) {

@@ -12,30 +12,47 @@
 namespace jobwarden::platform {
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::string text;
-  if (!read_small_file(path.c_str(), text)) return "";
-  return text;
-}
+std::string read_text(const std::string& path) { return read_small_file(path).value_or(""); }
 
 std::optional<unsigned long long> read_number(const std::string& path) {
-  std::string text;
-  if (!read_small_file(path.c_str(), text) || text.empty()) return std::nullopt;
-  return std::strtoull(text.c_str(), nullptr, 10);
+  const auto text = read_small_file(path);
+  if (!text || text->empty()) return std::nullopt;
+  return std::strtoull(text->c_str(), nullptr, 10);
 }
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 }  // namespace
 
-std::string write_cgroup_file(const std::string& path, const std::string& text) {
+core::Status<std::string> write_cgroup_file(const std::string& path, const std::string& text) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_text(path);
+  if (!fd.valid()) return core::unexpected(errno_text(path));
   if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    return errno_text("write " + text + " to " + path);
+    return core::unexpected(errno_text("write " + text + " to " + path));
   }
-  return "";
+  return core::Ok{};
 }
+
+namespace {
+
+// The leaf's memory limit: memory.max (and no swap) in v2, else the v1
+// memory cgroup's limit (and memsw when the kernel has it).
+core::Status<std::string> limit_memory(const CgroupPlan& plan, const std::string& v2, const std::string& v1,
+                                       unsigned long long limit) {
+  const std::string bytes = std::to_string(limit);
+  if (plan.v2_memory) {
+    if (auto w = write_cgroup_file(v2 + "/memory.max", bytes); !w) return w;
+    if (::access((v2 + "/memory.swap.max").c_str(), F_OK) != 0) return core::Ok{};
+    return write_cgroup_file(v2 + "/memory.swap.max", "0");
+  }
+  if (v1.empty()) return core::unexpected(std::string("no memory controller for the step's cgroup"));
+  if (auto w = write_cgroup_file(v1 + "/memory.limit_in_bytes", bytes); !w) return w;
+  const std::string memsw = v1 + "/memory.memsw.limit_in_bytes";
+  if (::access(memsw.c_str(), F_OK) != 0) return core::Ok{};
+  return write_cgroup_file(memsw, bytes);
+}
+
+}  // namespace
 
 core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan, const std::string& name,
                                                          std::optional<unsigned long long> memory_limit) {
@@ -43,40 +60,26 @@ core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan,
   const std::string v2 = plan.v2_parent + "/" + name;
   if (::mkdir(v2.c_str(), 0755) != 0) return core::unexpected(errno_text("mkdir " + v2));
   leaf.m_v2 = v2;
-  std::string error;
+  core::Status<std::string> made = core::Ok{};
   if (!plan.v1_memory_parent.empty()) {
     const std::string v1 = plan.v1_memory_parent + "/" + name;
     if (::mkdir(v1.c_str(), 0755) == 0) {
       leaf.m_v1_memory = v1;
     } else {
-      error = errno_text("mkdir " + v1);
+      made = core::unexpected(errno_text("mkdir " + v1));
     }
   }
   leaf.m_dir.reset(::open(v2.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   leaf.m_procs.reset(::open((v2 + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-  if (error.empty() && (!leaf.m_dir.valid() || !leaf.m_procs.valid())) error = errno_text("open " + v2);
-  if (error.empty() && !leaf.m_v1_memory.empty()) {
+  if (made && (!leaf.m_dir.valid() || !leaf.m_procs.valid())) made = core::unexpected(errno_text("open " + v2));
+  if (made && !leaf.m_v1_memory.empty()) {
     leaf.m_v1_procs.reset(::open((leaf.m_v1_memory + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!leaf.m_v1_procs.valid()) error = errno_text("open " + leaf.m_v1_memory);
+    if (!leaf.m_v1_procs.valid()) made = core::unexpected(errno_text("open " + leaf.m_v1_memory));
   }
-  if (error.empty() && memory_limit) {
-    const std::string bytes = std::to_string(*memory_limit);
-    if (plan.v2_memory) {
-      error = write_cgroup_file(v2 + "/memory.max", bytes);
-      if (error.empty() && ::access((v2 + "/memory.swap.max").c_str(), F_OK) == 0) {
-        error = write_cgroup_file(v2 + "/memory.swap.max", "0");
-      }
-    } else if (!leaf.m_v1_memory.empty()) {
-      error = write_cgroup_file(leaf.m_v1_memory + "/memory.limit_in_bytes", bytes);
-      const std::string memsw = leaf.m_v1_memory + "/memory.memsw.limit_in_bytes";
-      if (error.empty() && ::access(memsw.c_str(), F_OK) == 0) error = write_cgroup_file(memsw, bytes);
-    } else {
-      error = "no memory controller for the step's cgroup";
-    }
-  }
-  if (!error.empty()) {
+  if (made && memory_limit) made = limit_memory(plan, v2, leaf.m_v1_memory, *memory_limit);
+  if (!made) {
     (void)leaf.remove();
-    return core::unexpected(error);
+    return core::unexpected(made.error());
   }
   return leaf;
 }
@@ -92,8 +95,8 @@ bool CgroupLeaf::has_kill() const { return ::access((m_v2 + "/cgroup.kill").c_st
 // Without cgroup.kill, a frozen cgroup cannot fork between our read of
 // cgroup.procs and the kills; SIGKILL reaches frozen tasks.
 void CgroupLeaf::kill() const {
-  if (write_cgroup_file(m_v2 + "/cgroup.kill", "1").empty()) return;
-  const bool frozen = write_cgroup_file(m_v2 + "/cgroup.freeze", "1").empty();
+  if (write_cgroup_file(m_v2 + "/cgroup.kill", "1")) return;
+  const bool frozen = write_cgroup_file(m_v2 + "/cgroup.freeze", "1").ok();
   for (int pid : pids()) (void)::kill(pid, SIGKILL);
   if (frozen) (void)write_cgroup_file(m_v2 + "/cgroup.freeze", "0");
 }

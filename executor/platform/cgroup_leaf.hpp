@@ -59,7 +59,7 @@ class CgroupLeaf {
   UniqueFd m_dir, m_procs, m_v1_procs;
 };
 
-// Writes `text` to the cgroup file `path`; "" or the error.
-std::string write_cgroup_file(const std::string& path, const std::string& text);
+// Writes `text` to the cgroup file `path`, or why it could not.
+core::Status<std::string> write_cgroup_file(const std::string& path, const std::string& text);
 
 }  // namespace jobwarden::platform

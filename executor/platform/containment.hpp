@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "executor/core/process_runner.hpp"
+#include "executor/core/result.hpp"
 #include "executor/platform/spawn.hpp"
 
 namespace jobwarden::platform {
@@ -30,8 +31,8 @@ class Containment {
 
   // Before the spawn: makes the attempt's container (with the memory limit,
   // when one is asked for) and fills in what the child must join between
-  // fork and exec. "" on success, else why the attempt cannot start.
-  virtual std::string prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) = 0;
+  // fork and exec; or why the attempt cannot start.
+  virtual core::Status<std::string> prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) = 0;
 
   // The attempt's main process has started.
   virtual void started(int main_pid) = 0;

@@ -81,10 +81,10 @@ void FdSink::write(std::string_view text) {
   if (write_all(m_fd, text, m_stalled ? 0 : k_line_patience_ms, m_socket) == WriteStatus::timed_out) m_stalled = true;
 }
 
-bool read_small_file(const char* path, std::string& out, bool single_record) {
-  out.clear();
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+std::optional<std::string> read_small_file(const std::string& path, bool single_record) {
+  std::string out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
   char buf[4096];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -100,7 +100,7 @@ bool read_small_file(const char* path, std::string& out, bool single_record) {
     break;
   }
   ::close(fd);
-  return true;
+  return out;
 }
 
 bool is_terminal(int fd) { return ::isatty(fd) == 1; }

@@ -42,9 +42,9 @@ WriteStatus write_all(int fd, std::string_view data, int timeout_ms = -1, bool s
 ssize_t write_without_blocking(int fd, const char* data, std::size_t len, bool socket);
 bool is_socket(int fd);
 
-// Reads a whole small file (/proc, /sys); false when it cannot be opened.
+// A whole small file (/proc, /sys); nullopt when it cannot be opened.
 // `single_record`: a short read is the end (procfs stat/schedstat files).
-bool read_small_file(const char* path, std::string& out, bool single_record = false);
+std::optional<std::string> read_small_file(const std::string& path, bool single_record = false);
 
 // A LineSink writing jobwarden's own lines to a descriptor. Errors are
 // ignored (a closed log must not take the step down with it), and a reader

@@ -22,11 +22,10 @@ std::optional<double> cgroup_cpu_quota() {
   std::string dir = cgroup_dir(v2, own_cgroups().v2);
   if (dir.empty()) return {};
   std::optional<double> tightest;
-  std::string text;
   for (;;) {
-    if (read_small_file((dir + "/cpu.max").c_str(), text)) {
+    if (const auto text = read_small_file(dir + "/cpu.max")) {
       long long quota = 0, period = 0;
-      if (std::sscanf(text.c_str(), "%lld %lld", &quota, &period) == 2 && period > 0) {
+      if (std::sscanf(text->c_str(), "%lld %lld", &quota, &period) == 2 && period > 0) {
         const double cpus = static_cast<double>(quota) / static_cast<double>(period);
         if (!tightest || cpus < *tightest) tightest = cpus;
       }
@@ -42,8 +41,8 @@ std::optional<double> cgroup_cpu_quota() {
 std::string cgroup2_mount_point() { return discover_cgroup_mounts().v2.mount_point; }
 
 bool schedstat_available() {
-  std::string text;
-  return read_small_file("/proc/thread-self/schedstat", text) && !text.empty();
+  const auto text = read_small_file("/proc/thread-self/schedstat");
+  return text && !text->empty();
 }
 
 std::string host_name() {
@@ -73,8 +72,9 @@ std::vector<int> affinity_cpus() {
 }
 
 std::optional<double> busy_cpu_seconds(const std::vector<int>& cpus) {
-  std::string text;
-  if (!read_small_file("/proc/stat", text)) return std::nullopt;
+  const auto read = read_small_file("/proc/stat");
+  if (!read) return std::nullopt;
+  const std::string& text = *read;
   static const double k_ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
   unsigned long long busy = 0;
   std::size_t pos = 0, found = 0;
@@ -97,8 +97,9 @@ std::optional<double> busy_cpu_seconds(const std::vector<int>& cpus) {
 }
 
 std::optional<unsigned long long> cpu_pressure_some_us() {
-  std::string text;
-  if (!read_small_file("/proc/pressure/cpu", text)) return {};
+  const auto read = read_small_file("/proc/pressure/cpu");
+  if (!read) return {};
+  const std::string& text = *read;
   const auto at = text.find("total=");
   if (at == std::string::npos || text.compare(0, 4, "some") != 0) return {};
   return std::strtoull(text.c_str() + at + 6, nullptr, 10);

@@ -20,8 +20,9 @@ using Clock = std::chrono::steady_clock;
 bool environ_has(int pid, const std::string& entry) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/environ", pid);
-  std::string env;
-  if (!read_small_file(path, env)) return false;
+  const auto read = read_small_file(path);
+  if (!read) return false;
+  const std::string& env = *read;
   std::size_t at = 0;
   while (at < env.size()) {
     const std::size_t end = env.find('\0', at);

@@ -59,9 +59,8 @@ KernelFeatures probe_kernel_features() {
   f.cgroup2_mount = mounts.v2.mount_point;
   f.cgroup1_memory_mount = mounts.v1_memory.mount_point;
   if (!f.cgroup2_mount.empty()) {
-    std::string controllers;
-    if (read_small_file((f.cgroup2_mount + "/cgroup.controllers").c_str(), controllers)) {
-      f.cgroup2_controllers = trimmed(controllers);
+    if (const auto controllers = read_small_file(f.cgroup2_mount + "/cgroup.controllers")) {
+      f.cgroup2_controllers = trimmed(*controllers);
     }
   }
   f.psi = cpu_pressure_some_us().has_value();

@@ -67,13 +67,16 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   m_events.clear();
 
   SpawnOptions spawn{request.argv, request.extra_env, -1, -1, true, request.user ? &*request.user : nullptr, {}};
-  if (std::string error = m_containment->prepare(request.memory_limit_bytes, spawn.cgroups); !error.empty()) {
-    throw core::InternalFault("could not start the step: " + error);
+  if (const auto prepared = m_containment->prepare(request.memory_limit_bytes, spawn.cgroups); !prepared) {
+    throw core::InternalFault("could not start the step: " + prepared.error());
   }
-  if (!m_relay.open_pipes(spawn.stdout_fd, spawn.stderr_fd, result.error)) {
+  const auto pipes = m_relay.open_pipes();
+  if (!pipes) {
     m_containment->end_attempt();
-    throw core::InternalFault("could not start the step: " + result.error);
+    throw core::InternalFault("could not start the step: " + pipes.error());
   }
+  spawn.stdout_fd = pipes->stdout_fd;
+  spawn.stderr_fd = pipes->stderr_fd;
   const auto leaves = m_containment->cgroup_paths();
   m_meter.begin(Clock::now(), leaves.empty() ? "" : leaves.front());
   const SpawnOutcome outcome = spawn_step(spawn);

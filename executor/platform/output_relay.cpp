@@ -41,23 +41,25 @@ OutputRelay::OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capa
   m_ring.resize(std::max(k_chunk, tail_capacity));
 }
 
-bool OutputRelay::open_pipes(int& child_stdout, int& child_stderr, std::string& error) {
-  int* child_ends[2] = {&child_stdout, &child_stderr};
+core::Result<OutputRelay::ChildEnds, std::string> OutputRelay::open_pipes() {
+  ChildEnds ends;
+  int* child_ends[2] = {&ends.stdout_fd, &ends.stderr_fd};
   m_streams[1].read_end.reset();
   m_streams[1].pending.clear();
   for (std::size_t i = 0; i < (m_merged ? 1 : 2); ++i) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) < 0) {
-      error = std::string("pipe2: ") + std::strerror(errno);
-      return false;
+      const int err = errno;
+      if (i == 1) ::close(ends.stdout_fd);  // the first pipe's write end is ours until handed out
+      return core::unexpected(std::string("pipe2: ") + std::strerror(err));
     }
     (void)::fcntl(fds[0], F_SETFL, O_NONBLOCK);
     m_streams[i].read_end.reset(fds[0]);
     m_streams[i].pending.clear();
     *child_ends[i] = fds[1];
   }
-  if (m_merged) child_stderr = child_stdout;
-  return true;
+  if (m_merged) ends.stderr_fd = ends.stdout_fd;
+  return ends;
 }
 
 void OutputRelay::relay_available() {

@@ -16,6 +16,7 @@
 #include <array>
 #include <string>
 
+#include "executor/core/result.hpp"
 #include "executor/platform/fd.hpp"
 
 namespace jobwarden::platform {
@@ -28,10 +29,14 @@ class OutputRelay {
   // it is relayed to `stdout_dest` (stream 0; stream 1 stays unused).
   OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capacity, bool merged = false);
 
-  // Creates fresh pipes for a new attempt; returns the write ends to give to
-  // the child (the caller closes them after the fork; when merged, both are
-  // the same descriptor: close it once). false on failure.
-  bool open_pipes(int& child_stdout, int& child_stderr, std::string& error);
+  // The write ends of an attempt's pipes, for the child (the caller closes
+  // them after the fork; when merged, both are the same descriptor: close it once).
+  struct ChildEnds {
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+  };
+  // Creates fresh pipes for a new attempt, or says which call failed.
+  core::Result<ChildEnds, std::string> open_pipes();
 
   // What to poll for stream `index`: its pipe for POLLIN, or, while output
   // waits for the destination, the destination for POLLOUT. fd -1: nothing.

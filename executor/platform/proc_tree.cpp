@@ -12,31 +12,31 @@
 
 namespace jobwarden::platform {
 
-bool parse_proc_stat(const std::string& text, ProcStat& out) {
+std::optional<ProcStat> parse_proc_stat(const std::string& text) {
   const auto open = text.find('(');
   const auto close = text.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open) return false;
+  if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
+  ProcStat out;
   out.pid = std::atoi(text.c_str());
   out.comm = text.substr(open + 1, close - open - 1);
   int ppid = 0, pgid = 0, sid = 0;
   char state = '?';
   if (std::sscanf(text.c_str() + close + 1, " %c %d %d %d", &state, &ppid, &pgid, &sid) != 4) {
-    return false;
+    return std::nullopt;
   }
   out.state = state;
   out.ppid = ppid;
   out.pgid = pgid;
   out.sid = sid;
-  return out.pid > 0;
+  if (out.pid <= 0) return std::nullopt;
+  return out;
 }
 
 std::optional<ProcStat> read_proc_stat(int pid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  std::string text;
-  ProcStat st;
-  if (!read_small_file(path, text, true) || !parse_proc_stat(text, st)) return std::nullopt;
-  return st;
+  const auto text = read_small_file(path, true);
+  return text ? parse_proc_stat(*text) : std::nullopt;
 }
 
 std::unordered_set<int> existing_descendants() {
@@ -50,13 +50,12 @@ std::vector<ProcStat> scan_processes() {
   std::vector<ProcStat> all;
   DIR* dir = ::opendir("/proc");
   if (dir == nullptr) return all;
-  std::string text;
   char path[320];
   while (const dirent* e = ::readdir(dir)) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    ProcStat st;
-    if (read_small_file(path, text, true) && parse_proc_stat(text, st)) all.push_back(std::move(st));
+    const auto text = read_small_file(path, true);
+    if (auto st = text ? parse_proc_stat(*text) : std::nullopt) all.push_back(std::move(*st));
   }
   ::closedir(dir);
   return all;
@@ -65,8 +64,8 @@ std::vector<ProcStat> scan_processes() {
 std::string command_line(int pid, const std::string& comm) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-  std::string raw;
-  if (!read_small_file(path, raw) || raw.empty()) return "[" + comm + "]";
+  std::string raw = read_small_file(path).value_or("");
+  if (raw.empty()) return "[" + comm + "]";
   while (!raw.empty() && raw.back() == '\0') raw.pop_back();
   for (char& c : raw) {
     if (c == '\0' || c == '\n') c = ' ';

@@ -22,8 +22,9 @@ struct ProcStat {
   std::string comm;
 };
 
-// Parses the content of /proc/PID/stat (comm may hold spaces and ')').
-bool parse_proc_stat(const std::string& text, ProcStat& out);
+// Parses the content of /proc/PID/stat (comm may hold spaces and ')');
+// nullopt when it is not one.
+std::optional<ProcStat> parse_proc_stat(const std::string& text);
 
 // /proc/PID/stat of one process, when it exists.
 std::optional<ProcStat> read_proc_stat(int pid);

@@ -19,7 +19,9 @@ std::string ProcessGroupContainment::description() const {
 
 // Without a cgroup there is no memory controller to hold a limit; the
 // runner's creator says so in the log (memory_limits_enforced()).
-std::string ProcessGroupContainment::prepare(std::optional<unsigned long long>, CgroupJoin&) { return ""; }
+core::Status<std::string> ProcessGroupContainment::prepare(std::optional<unsigned long long>, CgroupJoin&) {
+  return core::Ok{};
+}
 
 void ProcessGroupContainment::started(int main_pid) { m_main_pid = main_pid; }
 

@@ -24,7 +24,7 @@ class ProcessGroupContainment final : public Containment {
 
   std::string description() const override;
   bool memory_limits_enforced() const override { return false; }
-  std::string prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) override;
+  core::Status<std::string> prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) override;
   void started(int main_pid) override;
   std::vector<core::ProcessInfo> members() override;
   std::vector<int> member_pids() override;

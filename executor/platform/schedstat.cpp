@@ -15,13 +15,13 @@ bool CpuWaitTracker::observe_process(int pid) {
   std::snprintf(path, sizeof path, "/proc/%d/task", pid);
   DIR* dir = ::opendir(path);
   if (dir == nullptr) return false;
-  std::string text;
   bool any = false;
   while (const dirent* e = ::readdir(dir)) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     std::snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", pid, e->d_name);
     unsigned long long run_ns = 0, delay_ns = 0;
-    if (read_small_file(path, text, true) && std::sscanf(text.c_str(), "%llu %llu", &run_ns, &delay_ns) == 2) {
+    const auto text = read_small_file(path, true);
+    if (text && std::sscanf(text->c_str(), "%llu %llu", &run_ns, &delay_ns) == 2) {
       record(std::atoi(e->d_name), delay_ns);
       any = true;
     }
@@ -59,8 +59,9 @@ void CpuWaitTracker::reset() {
 std::optional<double> process_cpu_seconds(int pid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  std::string text;
-  if (!read_small_file(path, text, true)) return std::nullopt;
+  const auto read = read_small_file(path, true);
+  if (!read) return std::nullopt;
+  const std::string& text = *read;
   const auto close = text.rfind(')');  // comm may hold spaces and ')'
   if (close == std::string::npos) return std::nullopt;
   unsigned long long utime = 0, stime = 0;

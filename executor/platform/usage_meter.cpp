@@ -13,17 +13,18 @@ namespace {
 double seconds_between(core::MonoTime a, core::MonoTime b) { return std::chrono::duration<double>(b - a).count(); }
 
 std::optional<double> pressure_some_seconds(const std::string& path) {
-  std::string text;
-  if (!read_small_file(path.c_str(), text) || text.compare(0, 4, "some") != 0) return std::nullopt;
+  const auto read = read_small_file(path);
+  if (!read || read->compare(0, 4, "some") != 0) return std::nullopt;
+  const std::string& text = *read;
   const auto at = text.find("total=");
   if (at == std::string::npos) return std::nullopt;
   return static_cast<double>(std::strtoull(text.c_str() + at + 6, nullptr, 10)) / 1e6;
 }
 
 std::optional<double> cpu_usage_seconds(const std::string& path) {
-  std::string text;
-  if (!read_small_file(path.c_str(), text)) return std::nullopt;
-  const auto usec = keyed_value(text, "usage_usec");
+  const auto text = read_small_file(path);
+  if (!text) return std::nullopt;
+  const auto usec = keyed_value(*text, "usage_usec");
   if (!usec) return std::nullopt;
   return static_cast<double>(*usec) / 1e6;
 }

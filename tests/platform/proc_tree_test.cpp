@@ -7,16 +7,16 @@
 using namespace jobwarden::platform;
 
 TEST_CASE("proc stat lines parse even when comm holds spaces and parentheses") {
-  ProcStat st;
-  REQUIRE(parse_proc_stat("123 (my (odd) prog) S 45 67 89 0 -1 4194560", st));
-  CHECK(st.pid == 123);
-  CHECK(st.comm == "my (odd) prog");
-  CHECK(st.state == 'S');
-  CHECK(st.ppid == 45);
-  CHECK(st.pgid == 67);
-  CHECK(st.sid == 89);
-  CHECK_FALSE(parse_proc_stat("garbage", st));
-  CHECK_FALSE(parse_proc_stat("12 (x", st));
+  const auto st = parse_proc_stat("123 (my (odd) prog) S 45 67 89 0 -1 4194560");
+  REQUIRE(st);
+  CHECK(st->pid == 123);
+  CHECK(st->comm == "my (odd) prog");
+  CHECK(st->state == 'S');
+  CHECK(st->ppid == 45);
+  CHECK(st->pgid == 67);
+  CHECK(st->sid == 89);
+  CHECK_FALSE(parse_proc_stat("garbage"));
+  CHECK_FALSE(parse_proc_stat("12 (x"));
 }
 
 TEST_CASE("the process scan sees this process with its parent") {
