@@ -94,7 +94,7 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
       result.backoffs.push_back(Millis{0});
       break;
     }
-    if (!sleep_backoff(result, decision.backoff)) break;
+    if (sleep_backoff(result, decision.backoff) == BackoffEnd::cancelled) break;
   }
   settle(result, request);
   // Decided on the real text; everything that renders the result from here on
@@ -125,8 +125,9 @@ void StepRunner::refuse_retry_without_time(policy::Decision& decision, const Ste
                     policy::format_seconds(std::max(left, 0.0)) + " left before the job's deadline)";
 }
 
-// Returns false when the CI cancelled us during the sleep.
-bool StepRunner::sleep_backoff(StepResult& result, Millis backoff) {
+// Sleeps the backoff through the runner (a cancel ends it at once) and records
+// how long it lasted.
+StepRunner::BackoffEnd StepRunner::sleep_backoff(StepResult& result, Millis backoff) {
   const MonoTime from = m_clock.now();
   const MonoTime until = from + backoff;
   for (;;) {
@@ -137,12 +138,12 @@ bool StepRunner::sleep_backoff(StepResult& result, Millis backoff) {
       m_log.warn((ev.parent_died ? std::string("jobwarden's parent process died (the CI agent is gone)")
                                  : "received " + policy::signal_name(ev.cancel_signal)) +
                  " during the backoff: no further attempt");
-      return false;
+      return BackoffEnd::cancelled;
     }
     if (m_clock.now() >= until) break;
   }
   result.backoffs.push_back(backoff);
-  return true;
+  return BackoffEnd::slept;
 }
 
 void StepRunner::settle(StepResult& result, const StepRequest& request) {

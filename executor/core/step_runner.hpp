@@ -47,7 +47,8 @@ class StepRunner {
   StepResult run(const StepRequest& request, const policy::Policy& policy);
 
  private:
-  bool sleep_backoff(StepResult& result, Millis backoff);
+  enum class BackoffEnd { slept, cancelled };
+  BackoffEnd sleep_backoff(StepResult& result, Millis backoff);
   AttemptSettings settings_for_attempt(const StepRequest& request);
   void refuse_retry_without_time(policy::Decision& decision, const StepRequest& request, const AttemptRecord& last,
                                  int next);

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "executor/core/redactor.hpp"
 
@@ -66,17 +67,24 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
-// name{k="v",...} value -> name, labels, value. False when malformed.
-bool split_sample(std::string_view line, std::string& name, std::map<std::string, std::string>& labels,
-                  double& value) {
+struct Sample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+// name{k="v",...} value -> name, labels, value; nullopt when malformed.
+std::optional<Sample> split_sample(std::string_view line) {
+  Sample sample;
+  auto& [name, labels, value] = sample;
   std::size_t i = line.find_first_of("{ ");
-  if (i == std::string_view::npos) return false;
+  if (i == std::string_view::npos) return std::nullopt;
   name = std::string(line.substr(0, i));
   if (line[i] == '{') {
     ++i;
     while (i < line.size() && line[i] != '}') {
       const std::size_t eq = line.find("=\"", i);
-      if (eq == std::string_view::npos) return false;
+      if (eq == std::string_view::npos) return std::nullopt;
       std::string key(line.substr(i, eq - i)), val;
       for (i = eq + 2; i < line.size() && line[i] != '"'; ++i) {
         if (line[i] == '\\' && i + 1 < line.size()) {
@@ -86,19 +94,20 @@ bool split_sample(std::string_view line, std::string& name, std::map<std::string
           val += line[i];
         }
       }
-      if (i >= line.size()) return false;
+      if (i >= line.size()) return std::nullopt;
       labels[key] = val;
       ++i;  // the closing quote
       if (i < line.size() && line[i] == ',') ++i;
     }
-    if (i >= line.size()) return false;
+    if (i >= line.size()) return std::nullopt;
     ++i;  // '}'
   }
-  if (i >= line.size() || line[i] != ' ') return false;
+  if (i >= line.size() || line[i] != ' ') return std::nullopt;
   const std::string_view text = line.substr(i + 1);
-  if (text == "+Inf") return false;  // only `le` may be +Inf, never a value
+  if (text == "+Inf") return std::nullopt;  // only `le` may be +Inf, never a value
   const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
-  return r.ec == std::errc() && r.ptr == text.data() + text.size() && value >= 0;
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || value < 0) return std::nullopt;
+  return sample;
 }
 
 std::string fold(const std::string& value, std::set<std::string>& seen, int max) {
@@ -230,10 +239,9 @@ std::string MetricStore::render() const {
 }
 
 bool MetricStore::parse_line(std::string_view line) {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-  if (!split_sample(line, name, labels, value)) return false;
+  const auto sample = split_sample(line);
+  if (!sample) return false;
+  const auto& [name, labels, value] = *sample;
   if (const Family* f = find_family(name)) {
     if (labels.size() != f->labels.size()) return false;
     Labels values;
