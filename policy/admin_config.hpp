@@ -41,6 +41,7 @@ struct MetricsConfig {
   Duration connect_timeout{1000};
   Duration timeout{2000};      // the whole push, connect included
   int max_label_values = 50;   // distinct step (and rule) label values kept per textfile
+  std::string proxy;           // http(s) URL of the proxy for the push; "" = direct
 
   bool operator==(const MetricsConfig&) const = default;
 };
@@ -51,6 +52,7 @@ struct AlertsConfig {
   Duration timeout{2000};      // the whole POST, connect and redirects included
   bool on_exhausted = true;    // a retry rule ran out of attempts
   bool on_system_failure = true;  // the verdict is system_failure
+  std::string proxy;           // http(s) URL of the proxy for the POST; "" = direct
 
   bool operator==(const AlertsConfig&) const = default;
 };

@@ -66,14 +66,18 @@ void read_push_timeout(YamlReader& r, const Entry& e, MetricsConfig& m) {
 void read_max_label_values(YamlReader& r, const Entry& e, MetricsConfig& m) {
   if (auto n = r.integer(e, 1, 1000)) m.max_label_values = static_cast<int>(*n);
 }
+void read_push_proxy(YamlReader& r, const Entry& e, MetricsConfig& m) {
+  if (auto u = url(r, e)) m.proxy = *u;
+}
 
-constexpr std::array<Field<MetricsConfig>, 6> k_metrics_fields{{
+constexpr std::array<Field<MetricsConfig>, 7> k_metrics_fields{{
     {"textfile_dir", read_textfile_dir},
     {"pushgateway", read_pushgateway},
     {"job", read_job},
     {"connect_timeout", read_connect_timeout},
     {"timeout", read_push_timeout},
     {"max_label_values", read_max_label_values},
+    {"proxy", read_push_proxy},
 }};
 
 // --- alerts -----------------------------------------------------------------
@@ -83,6 +87,9 @@ void read_webhook(YamlReader& r, const Entry& e, AlertsConfig& a) {
 }
 void read_alert_timeout(YamlReader& r, const Entry& e, AlertsConfig& a) {
   if (auto d = network_timeout(r, e)) a.timeout = *d;
+}
+void read_alert_proxy(YamlReader& r, const Entry& e, AlertsConfig& a) {
+  if (auto u = url(r, e)) a.proxy = *u;
 }
 
 constexpr std::array<std::string_view, 2> k_alert_events{"exhausted", "system_failure"};
@@ -102,10 +109,11 @@ void read_alert_on(YamlReader& r, const Entry& e, AlertsConfig& a) {
   }
 }
 
-constexpr std::array<Field<AlertsConfig>, 3> k_alerts_fields{{
+constexpr std::array<Field<AlertsConfig>, 4> k_alerts_fields{{
     {"webhook", read_webhook},
     {"timeout", read_alert_timeout},
     {"on", read_alert_on},
+    {"proxy", read_alert_proxy},
 }};
 
 // --- secrets ----------------------------------------------------------------

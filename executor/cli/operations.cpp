@@ -117,6 +117,7 @@ void push(const policy::MetricsConfig& m, const io::MetricStore& step, const std
   request.headers = {"Content-Type: text/plain; version=0.0.4"};
   request.connect_timeout = m.connect_timeout;
   request.timeout = m.timeout;
+  request.proxy = m.proxy;
   const auto start = Clock::now();
   platform::HttpClient client;
   if (const auto sent = client.send_expecting_success(request); !sent) {
@@ -157,6 +158,7 @@ void send_alert(const OperationsInput& in, const core::StepResult& result, core:
   request.headers = {"Content-Type: application/json"};
   request.connect_timeout = std::min(a.timeout, policy::Duration{1000});
   request.timeout = a.timeout;
+  request.proxy = a.proxy;
   const auto start = Clock::now();
   platform::HttpClient client;
   const auto sent = client.send_expecting_success(request);

@@ -107,6 +107,10 @@ core::Result<HttpResponse, std::string> HttpClient::send(const HttpRequest& requ
   curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
   curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl.easy_setopt(c, CURLOPT_USERAGENT, "jobwarden");
+  // "" is "no proxy, whatever the environment says"; with the admin's proxy,
+  // NOPROXY "" keeps a no_proxy variable from bypassing it (HttpRequest::proxy).
+  curl.easy_setopt(c, CURLOPT_PROXY, request.proxy.c_str());
+  curl.easy_setopt(c, CURLOPT_NOPROXY, "");
   curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
   curl.easy_setopt(c, CURLOPT_WRITEDATA, &response.body);

@@ -9,6 +9,8 @@
 //  * HTTPS verifies the peer and the host name against the system CA store.
 //    Only http and https are spoken, redirects included; at most
 //    `max_redirects` are followed, and a POST stays a POST across them.
+//  * Goes through `HttpRequest::proxy` or straight to the server: the proxy
+//    variables of the environment are ignored.
 //  * Errors never contain the URL (it often carries a token): they say what
 //    failed ("timed out", "connection refused", "HTTP 500").
 //  * No signals (CURLOPT_NOSIGNAL), no global state left behind: libcurl's
@@ -33,6 +35,12 @@ struct HttpRequest {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds timeout{2000};
   long max_redirects = 3;
+  // The proxy to go through ("http://host:port", from the admin
+  // configuration), or "" for none. Never the environment's http_proxy,
+  // https_proxy, all_proxy or no_proxy: `jobwarden run` inside a job has the
+  // job's environment, and a proxy the job names would receive the push or
+  // the alert, tokens included.
+  std::string proxy;
 };
 
 struct HttpResponse {

@@ -191,3 +191,46 @@ TEST_CASE("alerts: HTTPS verifies the server against the system CA store, a self
   CHECK(contains(r.err, "(TLS certificate not trusted); the verdict is unchanged"));
   CHECK_FALSE(contains(r.err + r.out, k_token));
 }
+
+TEST_CASE("proxies: a job's http_proxy and co. get neither the push nor the alert, the admin's proxy gets both") {
+  // `jobwarden run` inside a job has the job's environment: a proxy named
+  // there would receive the webhook's token and the metrics.
+  HttpReceiver hook(HttpReceiver::Mode::up);
+  HttpReceiver job_proxy(HttpReceiver::Mode::up);
+  Pushgateway gateway;
+  const std::string proxy_url = "http://127.0.0.1:" + std::to_string(job_proxy.port());
+  std::vector<std::string> env{"CI_JOB_ID=job-88"};
+  for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}) {
+    env.push_back(std::string(name) + "=" + proxy_url);
+  }
+  Host host("");
+  const std::string metrics = "metrics: {pushgateway: '" + gateway.url() + "'";
+  const std::string alerts = "alerts: {webhook: '" + hook.url(std::string("/hooks/") + k_token) + "', timeout: 2s";
+  host.dir.write("admin.yaml", "version: 1\n" + metrics + "}\n" + alerts + "}\n");
+  const auto r = host.run("build", "exit 3", env);
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 3);
+  REQUIRE(hook.wait_for_requests(1, milliseconds(10'000)));
+  CHECK(hook.requests()[0].path == std::string("/hooks/") + k_token);
+  CHECK(contains(gateway.metrics(), "jobwarden_verdicts_total{action=\"fail\",ci=\"generic\",ci_job_id=\"job-88\""));
+  CHECK(job_proxy.requests().empty());
+
+  // The admin's proxy is used for both, and the job's no_proxy cannot bypass it.
+  HttpReceiver admin_proxy(HttpReceiver::Mode::up);
+  const std::string admin_proxy_url = "http://127.0.0.1:" + std::to_string(admin_proxy.port());
+  const std::string proxy = ", proxy: '" + admin_proxy_url + "'}\n";
+  host.dir.write("admin.yaml", "version: 1\n" + metrics + proxy + alerts + proxy);
+  env.push_back("no_proxy=*");
+  env.push_back("NO_PROXY=*");
+  const auto via = host.run("build", "exit 3", env);
+  CAPTURE(via.err);
+  CHECK(via.exit_code == 3);
+  REQUIRE(admin_proxy.wait_for_requests(2, milliseconds(10'000)));
+  std::string paths;
+  for (const auto& request : admin_proxy.requests()) paths += request.method + " " + request.path + "\n";
+  CAPTURE(paths);
+  CHECK(contains(paths, "PUT " + gateway.url() + "/metrics/job@base64/"));
+  CHECK(contains(paths, "POST " + hook.url(std::string("/hooks/") + k_token)));
+  CHECK(hook.requests().size() == 1);  // the second alert went to the admin's proxy, not straight to the hook
+  CHECK(job_proxy.requests().empty());
+}

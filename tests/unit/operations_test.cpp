@@ -156,8 +156,8 @@ TEST_CASE("admin configuration: metrics, alerts and secrets sections") {
   const auto ok = policy::load_admin_config(R"(version: 1
 features: {metrics: false}
 metrics: {textfile_dir: /var/lib/node_exporter, pushgateway: 'http://pg:9091', job: ci, timeout: 1500ms,
-          connect_timeout: 500ms, max_label_values: 20}
-alerts: {webhook: 'https://hooks.example/T/123', timeout: 3s, on: [system_failure]}
+          connect_timeout: 500ms, max_label_values: 20, proxy: 'http://proxy.example:3128'}
+alerts: {webhook: 'https://hooks.example/T/123', timeout: 3s, on: [system_failure], proxy: 'http://u:pw@px:8080'}
 secrets: {variables: [DEPLOY_TOKEN, _X1]}
 )",
                                             "admin.yaml");
@@ -168,6 +168,8 @@ secrets: {variables: [DEPLOY_TOKEN, _X1]}
   CHECK(c.metrics_config.pushgateway == "http://pg:9091");
   CHECK(c.metrics_config.timeout == 1500ms);
   CHECK(c.metrics_config.max_label_values == 20);
+  CHECK(c.metrics_config.proxy == "http://proxy.example:3128");
+  CHECK(c.alerts.proxy == "http://u:pw@px:8080");
   CHECK(c.alerts.webhook == "https://hooks.example/T/123");
   CHECK_FALSE(c.alerts.on_exhausted);
   CHECK(c.alerts.on_system_failure);
@@ -175,7 +177,7 @@ secrets: {variables: [DEPLOY_TOKEN, _X1]}
 
   const auto bad = policy::load_admin_config(R"(version: 1
 alerts: {webhook: 'ftp://secret-token-in-url', timeout: 5m, on: [exhausted, sometimes]}
-metrics: {textfile_dir: relative, pushgateway: 'http://a b'}
+metrics: {textfile_dir: relative, pushgateway: 'http://a b', proxy: 'socks4://proxy-password-in-url'}
 secrets: {variables: [1BAD]}
 )",
                                              "admin.yaml");
@@ -183,9 +185,11 @@ secrets: {variables: [1BAD]}
   std::string all;
   for (const auto& e : bad.errors) all += e.to_string() + "\n";
   CAPTURE(all);
-  CHECK(bad.errors.size() == 6);
+  CHECK(bad.errors.size() == 7);
   CHECK(all.find("admin.yaml:2:19: 'webhook' in 'alerts': expected an http:// or https:// URL") != std::string::npos);
   CHECK(all.find("secret-token-in-url") == std::string::npos);  // a URL is never echoed
+  CHECK(all.find("admin.yaml:3:69: 'proxy' in 'metrics': expected an http:// or https:// URL") != std::string::npos);
+  CHECK(all.find("proxy-password-in-url") == std::string::npos);
   CHECK(all.find("expected a duration from 100ms to 1m") != std::string::npos);
   CHECK(all.find("expected one of exhausted, system_failure, got 'sometimes'") != std::string::npos);
   CHECK(all.find("expected an absolute path") != std::string::npos);
