@@ -35,6 +35,7 @@ class CgroupContainment final : public Containment {
   std::vector<int> member_pids() override;
   void send(const std::vector<core::ProcessInfo>& targets, int sig) override;
   bool empty() override;
+  void ignore_child(int pid) override { m_foreign.insert(pid); }
   bool claim_reaped(int pid) override;
   void read_evidence(core::AttemptUsage& usage) override;
   std::vector<std::string> cgroup_paths() const override;

@@ -101,9 +101,11 @@ std::optional<unsigned long long> keyed_value(const std::string& text, const std
 
 std::vector<int> parse_pid_list(const std::string& text) {
   std::vector<int> pids;
-  for (const std::string& line : split(text, '\n')) {
-    const int pid = std::atoi(line.c_str());
-    if (pid > 0) pids.push_back(pid);
+  const char* p = text.c_str();
+  char* end = nullptr;
+  for (long pid = std::strtol(p, &end, 10); end != p; pid = std::strtol(p, &end, 10)) {
+    if (pid > 0) pids.push_back(static_cast<int>(pid));
+    p = end;
   }
   return pids;
 }

@@ -44,7 +44,8 @@ OwnCgroups own_cgroups();
 // `key`, when present.
 std::optional<unsigned long long> keyed_value(const std::string& text, const std::string& key);
 
-// The pids in a cgroup.procs file's text.
+// The pids in a cgroup.procs file's text (any whitespace-separated list:
+// /proc/PID/task/TID/children too).
 std::vector<int> parse_pid_list(const std::string& text);
 
 }  // namespace jobwarden::platform

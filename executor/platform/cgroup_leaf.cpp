@@ -86,20 +86,25 @@ core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan,
 
 std::vector<int> CgroupLeaf::pids() const { return parse_pid_list(read_text(m_v2 + "/cgroup.procs")); }
 
-bool CgroupLeaf::populated() const {
-  return keyed_value(read_text(m_v2 + "/cgroup.events"), "populated").value_or(0) != 0;
+bool cgroup_populated(const std::string& dir) {
+  if (const auto events = read_small_file(dir + "/cgroup.events")) return keyed_value(*events, "populated").value_or(0) != 0;
+  return !parse_pid_list(read_text(dir + "/cgroup.procs")).empty();
 }
+
+bool CgroupLeaf::populated() const { return cgroup_populated(m_v2); }
 
 bool CgroupLeaf::has_kill() const { return ::access((m_v2 + "/cgroup.kill").c_str(), F_OK) == 0; }
 
 // Without cgroup.kill, a frozen cgroup cannot fork between our read of
 // cgroup.procs and the kills; SIGKILL reaches frozen tasks.
-void CgroupLeaf::kill() const {
-  if (write_cgroup_file(m_v2 + "/cgroup.kill", "1")) return;
-  const bool frozen = write_cgroup_file(m_v2 + "/cgroup.freeze", "1").ok();
-  for (int pid : pids()) (void)::kill(pid, SIGKILL);
-  if (frozen) (void)write_cgroup_file(m_v2 + "/cgroup.freeze", "0");
+void kill_cgroup(const std::string& dir) {
+  if (write_cgroup_file(dir + "/cgroup.kill", "1")) return;
+  const bool frozen = write_cgroup_file(dir + "/cgroup.freeze", "1").ok();
+  for (int pid : parse_pid_list(read_text(dir + "/cgroup.procs"))) (void)::kill(pid, SIGKILL);
+  if (frozen) (void)write_cgroup_file(dir + "/cgroup.freeze", "0");
 }
+
+void CgroupLeaf::kill() const { kill_cgroup(m_v2); }
 
 std::optional<unsigned long long> CgroupLeaf::oom_kills() const {
   if (const auto v = keyed_value(read_text(m_v2 + "/memory.events"), "oom_kill")) return v;

@@ -62,4 +62,12 @@ class CgroupLeaf {
 // Writes `text` to the cgroup file `path`, or why it could not.
 core::Status<std::string> write_cgroup_file(const std::string& path, const std::string& text);
 
+// SIGKILLs every member of the cgroup directory `dir` at once: cgroup.kill
+// (Linux >= 5.14), else freeze, kill each member, thaw. CgroupLeaf::kill and
+// the guardian.
+void kill_cgroup(const std::string& dir);
+// cgroup.events "populated" of a v2 directory; for a v1 one (no
+// cgroup.events), whether its cgroup.procs lists anyone.
+bool cgroup_populated(const std::string& dir);
+
 }  // namespace jobwarden::platform

@@ -7,6 +7,10 @@
 namespace jobwarden::platform {
 namespace {
 
+// waitid's P_PIDFD (Linux >= 5.4); <linux/wait.h> has it but clashes with
+// glibc's idtype_t.
+constexpr auto k_p_pidfd = static_cast<idtype_t>(3);
+
 double timeval_seconds(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
 }
@@ -47,6 +51,12 @@ bool has_children() {
 void reap_child(int pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void reap_pidfd(int pidfd) {
+  siginfo_t info{};
+  while (::waitid(k_p_pidfd, static_cast<id_t>(pidfd), &info, WEXITED) < 0 && errno == EINTR) {
   }
 }
 

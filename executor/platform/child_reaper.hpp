@@ -27,4 +27,8 @@ bool has_children();
 // Waits (blocking) for one specific child; for a child that failed to start.
 void reap_child(int pid);
 
+// The same through a pidfd of the child (no pid-reuse window); returns at
+// once when it was reaped already (ECHILD). For the guardian (guardian.hpp).
+void reap_pidfd(int pidfd);
+
 }  // namespace jobwarden::platform

@@ -51,6 +51,10 @@ class Containment {
   // True when no member is left, alive or unreaped. Never reaps.
   virtual bool empty() = 0;
 
+  // A child of jobwarden that is not the step's and never will be (the
+  // guardian): never a member, never signalled, never waited for.
+  virtual void ignore_child(int pid) = 0;
+
   // A child of jobwarden was reaped: true when it was the step's (false:
   // a foreign child, which yields no event and no usage).
   virtual bool claim_reaped(int pid) = 0;

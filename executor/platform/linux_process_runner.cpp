@@ -11,6 +11,7 @@
 
 #include "executor/platform/child_reaper.hpp"
 #include "executor/platform/cgroup_containment.hpp"
+#include "executor/platform/proc_tree.hpp"
 #include "executor/platform/spawn.hpp"
 
 namespace jobwarden::platform {
@@ -54,6 +55,12 @@ core::Result<std::unique_ptr<LinuxProcessRunner>, std::string> LinuxProcessRunne
   if (!containment) return core::unexpected(containment.error());
   std::unique_ptr<LinuxProcessRunner> runner(new LinuxProcessRunner(options, std::move(*containment)));
   if (!runner->m_signals.ok()) return core::unexpected(core::SysError{"signalfd", errno}.message());
+  // After the containment took stock of our children: the guardian is
+  // ignored by name, and existing_descendants() stays a cheap "no child".
+  if (options.guardian && options.subreaper) {
+    runner->m_guardian.start();
+    if (runner->m_guardian.valid()) runner->m_containment->ignore_child(runner->m_guardian.pid());
+  }
   return runner;
 }
 
@@ -78,6 +85,8 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   spawn.stdout_fd = pipes->stdout_fd;
   spawn.stderr_fd = pipes->stderr_fd;
   const auto leaves = m_containment->cgroup_paths();
+  m_guardian.guard_cgroups(leaves);  // before the step exists
+  m_guard_by_processes = leaves.empty();
   m_meter.begin(Clock::now(), leaves.empty() ? "" : leaves.front());
   const SpawnOutcome outcome = spawn_step(spawn);
   ::close(spawn.stdout_fd);  // the child holds its own copies now
@@ -94,6 +103,10 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   m_main_pid = outcome.pid;
   m_main_reaped = false;
   m_containment->started(outcome.pid);
+  if (m_guard_by_processes) {
+    m_guardian.guard_processes({outcome.pid});  // it and its process group (it leads one)
+    m_guarded.insert(outcome.pid);
+  }
   result.started = true;
   result.pid = outcome.pid;
   return result;
@@ -173,7 +186,11 @@ core::RunnerEvent LinuxProcessRunner::wait(std::optional<core::MonoTime> until) 
     if (until && now >= *until) return core::RunnerEvent{};
     const bool sampling = m_main_pid != 0 && !m_main_reaped;
     if (sampling && now >= m_meter.next_sample()) {
-      m_meter.sample(now, [&] { return m_containment->member_pids(); });
+      m_meter.sample(now, [&] {
+        auto pids = m_containment->member_pids();
+        guard_new_members(pids);
+        return pids;
+      });
     }
     std::optional<core::MonoTime> wake = until;
     if (sampling && (!wake || m_meter.next_sample() < *wake)) wake = m_meter.next_sample();
@@ -211,6 +228,11 @@ std::vector<core::ProcessInfo> LinuxProcessRunner::signal_targets() {
 
 std::vector<core::ProcessInfo> LinuxProcessRunner::signal_tree(core::TreeSignal which) {
   const auto targets = signal_targets();
+  if (m_guard_by_processes) {
+    std::vector<int> pids;
+    for (const auto& p : targets) pids.push_back(p.pid);
+    guard_new_members(pids);
+  }
   for (const auto& p : targets) m_meter.observe(p.pid);
   m_containment->send(targets, which == core::TreeSignal::kill ? SIGKILL : SIGTERM);
   return targets;
@@ -246,9 +268,28 @@ core::AttemptUsage LinuxProcessRunner::finish_attempt() {
     return e.kind != core::RunnerEvent::Kind::cancel_requested;
   });
   m_containment->end_attempt();
+  m_guardian.forget_attempt();
+  m_guarded.clear();
   m_main_pid = 0;
   m_main_reaped = true;
   return u;
+}
+
+// Members in the main process's group are reached through its pidfd (the
+// guardian kills that whole group); the others each bring their own, which
+// also reaches the group they lead. A member that left the main's group
+// since the last scan is what the guardian cannot reach (HACKING.md).
+void LinuxProcessRunner::guard_new_members(const std::vector<int>& pids) {
+  if (!m_guard_by_processes || !m_guardian.valid()) return;
+  const std::unordered_set<int> now(pids.begin(), pids.end());
+  std::erase_if(m_guarded, [&](int pid) { return pid != m_main_pid && now.count(pid) == 0; });  // a reused pid is new
+  std::vector<int> fresh;
+  for (int pid : pids) {
+    if (!m_guarded.insert(pid).second) continue;
+    const auto stat = read_proc_stat(pid);
+    if (stat && stat->pgid != m_main_pid && stat->state != 'Z') fresh.push_back(pid);
+  }
+  m_guardian.guard_processes(fresh);
 }
 
 bool LinuxProcessRunner::kill_everything(core::Millis budget) {

@@ -6,6 +6,7 @@
 //   Containment             who belongs to the step; signalling; "empty"
 //   UsageMeter              CPU time, CPU wait, peak RSS, pressure
 //   OutputRelay             the step's output to ours, and its tail
+//   Guardian                kills the step if jobwarden is SIGKILLed
 //
 // Exactly one owner of waitpid(-1): this class (through child_reaper).
 // Nothing else in the process may reap children while it exists.
@@ -13,10 +14,12 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <unordered_set>
 
 #include "executor/core/process_runner.hpp"
 #include "executor/core/result.hpp"
 #include "executor/platform/containment.hpp"
+#include "executor/platform/guardian.hpp"
 #include "executor/platform/output_relay.hpp"
 #include "executor/platform/signals.hpp"
 #include "executor/platform/usage_meter.hpp"
@@ -32,6 +35,7 @@ struct RunnerOptions {
   bool subreaper = true;               // off only with the tree-kill kill-switch
   policy::CgroupMode cgroup = policy::CgroupMode::automatic;  // admin features.cgroup
   std::string cgroup_parent;           // admin cgroup_parent ("" = jobwarden's own cgroup)
+  bool guardian = true;                // fork a guardian (guardian.hpp); only with the subreaper
 };
 
 class LinuxProcessRunner final : public core::ProcessRunner {
@@ -76,12 +80,18 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   // The live members this attempt may signal: all of them, or only the main
   // process when tree kill is off.
   std::vector<core::ProcessInfo> signal_targets();
+  // Without a cgroup: hands the guardian pidfds of members it has not seen
+  // yet that are outside the main process's group (that group it has).
+  void guard_new_members(const std::vector<int>& pids);
 
   RunnerOptions m_options;
   SignalChannel m_signals;
   OutputRelay m_relay;
   std::unique_ptr<Containment> m_containment;
   UsageMeter m_meter;
+  Guardian m_guardian;
+  bool m_guard_by_processes = false;  // no cgroup: the guardian gets pidfds
+  std::unordered_set<int> m_guarded;  // members handed to the guardian (or in the main's group)
   std::deque<core::RunnerEvent> m_events;
 
   int m_main_pid = 0;

@@ -11,8 +11,6 @@
 namespace jobwarden::platform {
 namespace {
 
-int pidfd_open(int pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
 void send(int pid, const UniqueFd& pidfd, int sig) {
   if (pidfd.valid()) {
     (void)::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0);  // ESRCH: gone already
@@ -23,12 +21,15 @@ void send(int pid, const UniqueFd& pidfd, int sig) {
 
 }  // namespace
 
+// pidfds are always close-on-exec (pidfd_open(2)).
+int open_pidfd(int pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
 void signal_members(const std::vector<int>& pids, int sig,
                     const std::function<std::vector<int>(const std::vector<int>& candidates)>& still_members) {
   std::unordered_map<int, UniqueFd> pidfds;
   std::vector<int> opened;
   for (int pid : pids) {
-    UniqueFd fd(pidfd_open(pid));
+    UniqueFd fd(open_pidfd(pid));
     if (!fd.valid() && errno == ESRCH) continue;  // gone since the listing
     pidfds.emplace(pid, std::move(fd));
     opened.push_back(pid);

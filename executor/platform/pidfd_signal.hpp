@@ -15,6 +15,9 @@ namespace jobwarden::platform {
 // opens) which of them are still members, and sends `sig` through those
 // pidfds (SIGTERM is followed by SIGCONT, so a stopped member acts on it).
 // Without pidfds (Linux < 5.3) falls back to kill(2) after the check.
+// A pidfd for `pid` (close-on-exec), or -1 (gone: ESRCH; Linux < 5.3: ENOSYS).
+int open_pidfd(int pid);
+
 void signal_members(const std::vector<int>& pids, int sig,
                     const std::function<std::vector<int>(const std::vector<int>& candidates)>& still_members);
 

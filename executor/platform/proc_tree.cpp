@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include "executor/platform/cgroup_fs.hpp"
 #include "executor/platform/child_reaper.hpp"
 #include "executor/platform/fd.hpp"
 
@@ -44,6 +45,27 @@ std::unordered_set<int> existing_descendants() {
   if (!has_children()) return pids;  // rare (a shell's `cmd & exec jobwarden`): only then scan /proc
   for (const ProcStat& p : descendants(::getpid(), 0)) pids.insert(p.pid);
   return pids;
+}
+
+std::optional<std::vector<int>> own_children() {
+  DIR* dir = ::opendir("/proc/self/task");
+  if (dir == nullptr) return std::nullopt;
+  std::vector<int> children;
+  bool readable = true;
+  char path[320];
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+    const auto text = read_small_file(path);
+    if (!text) {
+      readable = false;
+      break;
+    }
+    for (int pid : parse_pid_list(*text)) children.push_back(pid);
+  }
+  ::closedir(dir);
+  if (!readable) return std::nullopt;
+  return children;
 }
 
 std::vector<ProcStat> scan_processes() {

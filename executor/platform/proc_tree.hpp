@@ -43,6 +43,11 @@ std::vector<core::ProcessInfo> tree_of(int root, int also_session);
 // have no child at all (the usual case at start).
 std::unordered_set<int> existing_descendants();
 
+// Our own children (every thread's, zombies included) from
+// /proc/self/task/*/children; nullopt where the kernel lacks that file
+// (CONFIG_PROC_CHILDREN).
+std::optional<std::vector<int>> own_children();
+
 // "cmd arg arg" from /proc/PID/cmdline, or "[comm]" for kernel-ish/zombies.
 std::string command_line(int pid, const std::string& comm);
 

@@ -1,5 +1,6 @@
 #include "executor/platform/process_group_containment.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <unistd.h>
 
@@ -29,8 +30,9 @@ void ProcessGroupContainment::read_evidence(core::AttemptUsage& usage) { usage.c
 
 std::vector<ProcStat> ProcessGroupContainment::own_descendants() const {
   std::vector<ProcStat> all = descendants(::getpid(), m_subreaper ? 0 : m_main_pid);
-  if (m_foreign.empty()) return all;
+  if (m_foreign.empty() && m_ignored.empty()) return all;
   std::unordered_set<int> excluded(m_foreign.begin(), m_foreign.end());
+  excluded.insert(m_ignored.begin(), m_ignored.end());
   std::vector<ProcStat> own;
   for (auto& p : all) {  // parents come before their children
     if (excluded.count(p.pid) != 0 || excluded.count(p.ppid) != 0) {
@@ -76,16 +78,29 @@ void ProcessGroupContainment::send(const std::vector<core::ProcessInfo>& targets
   });
 }
 
+// With only the guardian beside the step, our children list
+// (/proc/self/task/*/children, zombies included) answers without a /proc
+// scan; waitid alone cannot leave one child out.
+bool ProcessGroupContainment::no_member_child() const {
+  if (m_ignored.empty()) return !has_children();
+  const auto children = own_children();
+  if (!children) return own_descendants().empty();
+  return std::all_of(children->begin(), children->end(), [&](int pid) { return m_ignored.count(pid) != 0; });
+}
+
 // Zombies count as members: the runner's wait() reaps them.
 bool ProcessGroupContainment::empty() {
   if (!m_foreign.empty()) return own_descendants().empty();
-  return !has_children();
+  return no_member_child();
 }
 
-bool ProcessGroupContainment::claim_reaped(int pid) { return m_foreign.erase(pid) == 0; }
+bool ProcessGroupContainment::claim_reaped(int pid) {
+  if (m_ignored.erase(pid) != 0) return false;
+  return m_foreign.erase(pid) == 0;
+}
 
 void ProcessGroupContainment::end_attempt() {
-  if (!has_children()) return;
+  if (no_member_child()) return;
   for (const ProcStat& p : own_descendants()) {
     if (p.state != 'Z') m_foreign.insert(p.pid);
   }

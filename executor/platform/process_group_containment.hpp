@@ -30,6 +30,7 @@ class ProcessGroupContainment final : public Containment {
   std::vector<int> member_pids() override;
   void send(const std::vector<core::ProcessInfo>& targets, int sig) override;
   bool empty() override;
+  void ignore_child(int pid) override { m_ignored.insert(pid); }
   bool claim_reaped(int pid) override;
   void read_evidence(core::AttemptUsage& usage) override;
   std::vector<std::string> cgroup_paths() const override { return {}; }
@@ -38,6 +39,8 @@ class ProcessGroupContainment final : public Containment {
  private:
   // Our descendants except the foreign ones and their descendants.
   std::vector<ProcStat> own_descendants() const;
+  // No child but the ignored ones (never reaps).
+  bool no_member_child() const;
 
   bool m_subreaper;
   std::string m_why;
@@ -45,6 +48,7 @@ class ProcessGroupContainment final : public Containment {
   // Children that are not the step's: those present at start, and members
   // that survived SIGKILL in an earlier attempt (uninterruptible sleep).
   std::unordered_set<int> m_foreign;
+  std::unordered_set<int> m_ignored;  // the guardian: not the step's, ever
 };
 
 }  // namespace jobwarden::platform

@@ -1,0 +1,67 @@
+#pragma once
+// For the tests of jobwarden's guardian (executor/platform/guardian.hpp):
+// finding it, what it holds, and the cgroup leaves of a jobwarden.
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "executor/platform/proc_tree.hpp"
+
+namespace jobwarden::testing {
+
+// The guardian forked by jobwarden `jobwarden_pid` (its child named
+// "jobwarden-guard"), or 0 while there is none.
+inline int guardian_of(int jobwarden_pid) {
+  for (const auto& p : platform::scan_processes()) {
+    if (p.ppid == jobwarden_pid && p.comm == "jobwarden-guard" && p.state != 'Z') return p.pid;
+  }
+  return 0;
+}
+
+// Whether `pid` is a live guardian (a reused pid is some other program).
+inline bool guardian_alive(int pid) {
+  const auto p = platform::read_proc_stat(pid);
+  return p && p->comm == "jobwarden-guard" && p->state != 'Z';
+}
+
+// What the descriptors of `pid` point at ("pipe:[...]", "/dev/null", ...).
+inline std::vector<std::string> descriptor_targets(int pid) {
+  std::vector<std::string> out;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (const dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char target[512];
+    const ssize_t n = readlink((dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
+    if (n > 0) out.emplace_back(target, static_cast<std::size_t>(n));
+  }
+  closedir(d);
+  return out;
+}
+
+// The pidfds `pid` holds.
+inline std::size_t pidfds_held(int pid) {
+  std::size_t n = 0;
+  for (const auto& t : descriptor_targets(pid)) n += t == "anon_inode:[pidfd]" ? 1 : 0;
+  return n;
+}
+
+// The cgroup leaves ("jobwarden-PID-N") of jobwarden `jobwarden_pid` under `parent`.
+inline std::vector<std::string> leaves_of(const std::string& parent, int jobwarden_pid) {
+  std::vector<std::string> out;
+  const std::string prefix = "jobwarden-" + std::to_string(jobwarden_pid) + "-";
+  DIR* d = opendir(parent.c_str());
+  if (d == nullptr) return out;
+  while (const dirent* e = readdir(d)) {
+    if (std::string(e->d_name).rfind(prefix, 0) == 0) out.push_back(parent + "/" + e->d_name);
+  }
+  closedir(d);
+  return out;
+}
+
+}  // namespace jobwarden::testing
