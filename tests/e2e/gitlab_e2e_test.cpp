@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/gitlab_runner_emulator.hpp"
+#include "tests/support/guardian_check.hpp"
 #include "tests/support/proc_check.hpp"
 #include "tests/support/text_match.hpp"
 
@@ -194,6 +195,7 @@ TEST_CASE("after the driver is SIGKILLed mid-stage, cleanup leaves nothing of th
   auto driver = gl.start_stage("build_script",
                                k_helper + " --main-exits 0 setsid; exec " + k_helper + " grandchild");
   REQUIRE(driver->wait_for_output("all-ready 2", milliseconds(30'000)));
+  REQUIRE(kill_guardian_of(driver->pid()));  // it dies too (a kill of the runner's whole cgroup): cleanup's case
   driver->send_group_signal(SIGKILL);  // the runner's force kill of the driver's group
   const auto killed = gl.finish_stage(*driver, milliseconds(30'000));
   const auto pids = ready_pids(killed.driver.out);

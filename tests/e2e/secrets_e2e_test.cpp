@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "tests/e2e/gitlab_runner_emulator.hpp"
+#include "tests/support/guardian_check.hpp"
 #include "tests/e2e/operations_fixture.hpp"
 #include "tests/support/http_receiver.hpp"
 
@@ -84,6 +85,7 @@ TEST_CASE("secrets: gitlab cleanup names what it kills with the job's masked val
                                                "until [[ \"$(tr -d '\\0' < /proc/$!/cmdline)\" == worker-* ]]; do :; done; "
                                                "echo worker-up; exec sleep 300");
   REQUIRE(driver->wait_for_output("worker-up", milliseconds(30'000)));
+  REQUIRE(kill_guardian_of(driver->pid()));  // it dies too (a kill of the runner's whole cgroup): cleanup's case
   driver->send_group_signal(SIGKILL);  // the runner's force kill: the step's own session survives it
   (void)gl.finish_stage(*driver, milliseconds(30'000));
   const auto cleanup = gl.cleanup();

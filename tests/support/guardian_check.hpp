@@ -2,6 +2,7 @@
 // For the tests of jobwarden's guardian (executor/platform/guardian.hpp):
 // finding it, what it holds, and the cgroup leaves of a jobwarden.
 
+#include <csignal>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -62,6 +63,23 @@ inline std::vector<std::string> leaves_of(const std::string& parent, int jobward
   }
   closedir(d);
   return out;
+}
+
+}  // namespace jobwarden::testing
+
+namespace jobwarden::testing {
+
+// SIGKILLs the guardian of jobwarden `jobwarden_pid` (found within a
+// generous limit) and waits until it is gone: for the cases where the
+// guardian dies with jobwarden (a kill of the runner's whole cgroup), which
+// `gitlab cleanup` is for. Returns whether there was one.
+inline bool kill_guardian_of(int jobwarden_pid) {
+  int guardian = 0;
+  for (int i = 0; i < 2000 && (guardian = guardian_of(jobwarden_pid)) == 0; ++i) usleep(5000);
+  if (guardian == 0) return false;
+  ::kill(guardian, SIGKILL);
+  for (int i = 0; i < 2000 && guardian_alive(guardian); ++i) usleep(5000);
+  return true;
 }
 
 }  // namespace jobwarden::testing
