@@ -77,6 +77,30 @@ std::string retry_refusal(const Policy& p, const DecisionContext& ctx, const Rul
   return "";
 }
 
+double seconds_of(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// A retry the job cannot hold: a cancel that arrived while the attempt was
+// ending, or a deadline too near for another attempt as long as this one
+// (at least 1 s) after the backoff. The verdict is then ours, not the CI's
+// timeout. nullopt when the retry stands.
+std::optional<Decision> job_refuses_retry(const Rule& rule, const DecisionContext& ctx, const AttemptFacts& last,
+                                          int next, const Decision& retry) {
+  if (last.cancel_arrived) return final_action(Action::fail, rule.name, "cancelled while cleaning up: no further attempt");
+  if (!ctx.time_to_job_deadline) return std::nullopt;
+  const Duration left = *ctx.time_to_job_deadline - retry.backoff;
+  const Duration needs = std::max(last.duration, Duration{1000});
+  if (left >= needs) return std::nullopt;
+  Decision d = final_action(rule.then, rule.name,
+                            "rule '" + rule.name + "': no time left for attempt " + std::to_string(next) +
+                                " (needs about " + format_seconds(seconds_of(needs)) + ", " +
+                                format_seconds(seconds_of(std::max(left, Duration{0}))) +
+                                " left before the job's deadline)");
+  d.exhausted = true;  // the job's time ran out for this retry rule
+  return d;
+}
+
+Decision decide_by_rules(const Policy& p, const DecisionContext& ctx, const std::vector<AttemptFacts>& history);
+
 }  // namespace
 
 bool rules_apply_to(Outcome outcome) { return outcome != Outcome::success && outcome != Outcome::cancelled; }
@@ -114,8 +138,19 @@ Duration backoff_for(const Backoff& b, int retry_index, double jitter_sample) {
   return Duration(static_cast<long long>(std::max(ms, 0.0)));
 }
 
-Decision decide(const Policy& p, const DecisionContext& ctx,
-                const std::vector<AttemptFacts>& history) {
+Decision decide(const Policy& p, const DecisionContext& ctx, const std::vector<AttemptFacts>& history) {
+  Decision d = decide_by_rules(p, ctx, history);
+  if (!history.empty() && history.back().starved_before_job_deadline) {
+    d.retry = false;
+    d.action = Action::system_failure;
+    d.reason = "starved a grace before the job's deadline: the host's fault, for the CI to retry elsewhere";
+  }
+  return d;
+}
+
+namespace {
+
+Decision decide_by_rules(const Policy& p, const DecisionContext& ctx, const std::vector<AttemptFacts>& history) {
   if (history.empty()) return final_action(Action::fail, "", "no attempt was made");
   const AttemptFacts& last = history.back();
   const int attempts = static_cast<int>(history.size());
@@ -153,12 +188,15 @@ Decision decide(const Policy& p, const DecisionContext& ctx,
   d.retry = true;
   d.rule = rule->name;
   d.backoff = backoff;
-  d.then = rule->then;
   const auto cancelled = settings.fallback.find(Outcome::cancelled);
   d.if_cancelled = cancelled == settings.fallback.end() ? Action::fail : cancelled->second;
   d.reason = "rule '" + rule->name + "' matched " + std::to_string(matched) + "/" +
              std::to_string(rule->retry) + " attempts";
+  if (last.starved_before_job_deadline) return d;  // decide() makes it a system failure
+  if (auto refused = job_refuses_retry(*rule, ctx, last, attempts + 1, d)) return *refused;
   return d;
 }
+
+}  // namespace
 
 }  // namespace jobwarden::policy

@@ -10,7 +10,12 @@
 //  * no rule matched -> the step's fallback for the outcome (fail if absent).
 //  * no retry either when retries are switched off, the attempt cap is
 //    reached, or the next backoff would exceed the retry-time budget.
+//  * the job's limits come last: a cancel that arrived while the attempt
+//    was ending takes the retry away (fail); a retry that cannot finish
+//    before the job's deadline is not started (the rule's `then`); an
+//    attempt starved a grace before the job's deadline is a system failure.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +32,8 @@ struct AttemptFacts {
   Duration duration{0};
   std::string_view output_tail;  // the attempt's bounded output tail (must outlive the call)
   std::string matched_rule;  // filled in from the decision about this attempt
+  bool cancel_arrived = false;  // the CI cancelled during the attempt (also while it was ending otherwise)
+  bool starved_before_job_deadline = false;  // ended by jobwarden, starved, a grace before the job's deadline
 };
 
 struct DecisionContext {
@@ -34,6 +41,7 @@ struct DecisionContext {
   bool retries_enabled = true;       // admin/env kill-switch
   Duration retry_time_spent{0};      // backoff slept + duration of attempts after the first
   double jitter_sample = 0.0;        // uniform in [-1, 1], injected so tests are deterministic
+  std::optional<Duration> time_to_job_deadline;  // from now; none when the job has no deadline
 };
 
 struct Decision {
@@ -47,10 +55,9 @@ struct Decision {
   // retries are switched off: then nothing was tried). What alerts and
   // jobwarden_retries_exhausted_total count.
   bool exhausted = false;
-  // With retry, what the caller needs should the retry not happen after all,
-  // so that it never looks into the policy itself:
-  Action then = Action::fail;          // the rule's `then`: no time is left for the retry
-  Action if_cancelled = Action::fail;  // the step's fallback for `cancelled`: a cancel cut the backoff short
+  // With retry, what the caller needs should a cancel cut the backoff short
+  // (the step's fallback for `cancelled`), so that it never looks into the policy.
+  Action if_cancelled = Action::fail;
 };
 
 Decision decide(const Policy& policy, const DecisionContext& ctx,

@@ -22,6 +22,8 @@ policy::AttemptFacts facts_of(const AttemptRecord& r) {
   f.duration = std::chrono::duration_cast<policy::Duration>(
       std::chrono::duration<double>(r.run_seconds));
   f.output_tail = r.usage.output_tail;
+  f.cancel_arrived = r.cancel_signal != 0;
+  f.starved_before_job_deadline = r.starved_before_job_deadline;
   return f;
 }
 
@@ -74,19 +76,11 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
     ctx.retries_enabled = request.retries_enabled;
     ctx.retry_time_spent = retry_time_spent(result);
     ctx.jitter_sample = m_jitter ? m_jitter() : 0.0;
-    policy::Decision decision = policy::decide(policy, ctx, history);
+    if (request.deadline) {
+      ctx.time_to_job_deadline = std::chrono::duration_cast<Millis>(*request.deadline - m_clock.now());
+    }
+    const policy::Decision decision = policy::decide(policy, ctx, history);
     history.back().matched_rule = decision.rule;
-    if (rec.starved_before_job_deadline) {
-      decision.retry = false;
-      decision.action = policy::Action::system_failure;
-      decision.reason = "starved a grace before the job's deadline: the host's fault, for the CI to retry elsewhere";
-    }
-    if (decision.retry && rec.cancel_signal != 0) {
-      decision.retry = false;
-      decision.action = policy::Action::fail;
-      decision.reason = "cancelled while cleaning up: no further attempt";
-    }
-    if (decision.retry) refuse_retry_without_time(decision, request, rec, number + 1);
     m_log.info(decision_line(decision));
     result.decisions.push_back(decision);
     if (rec.cancel_signal != 0) result.cancel_signal = rec.cancel_signal;
@@ -107,22 +101,6 @@ AttemptSettings StepRunner::settings_for_attempt(const StepRequest& request) {
   AttemptSettings s = request.settings;
   s.job_deadline = request.deadline;
   return s;
-}
-
-// A retry that cannot finish before the deadline is not started: the rule's
-// final action applies instead, so the verdict is ours and not the CI's timeout.
-void StepRunner::refuse_retry_without_time(policy::Decision& decision, const StepRequest& request,
-                                           const AttemptRecord& last, int next) {
-  if (!request.deadline) return;
-  const double left = seconds_between(m_clock.now() + decision.backoff, *request.deadline);
-  const double needs = std::max(last.run_seconds, 1.0);
-  if (left >= needs) return;
-  decision.retry = false;
-  decision.exhausted = true;  // the job's time ran out for this retry rule
-  decision.action = decision.then;
-  decision.reason = "rule '" + decision.rule + "': no time left for attempt " + std::to_string(next) +
-                    " (needs about " + policy::format_seconds(needs) + ", " +
-                    policy::format_seconds(std::max(left, 0.0)) + " left before the job's deadline)";
 }
 
 // Sleeps the backoff through the runner (a cancel ends it at once) and records

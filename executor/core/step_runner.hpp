@@ -50,8 +50,6 @@ class StepRunner {
   enum class BackoffEnd { slept, cancelled };
   BackoffEnd sleep_backoff(StepResult& result, Millis backoff);
   AttemptSettings settings_for_attempt(const StepRequest& request);
-  void refuse_retry_without_time(policy::Decision& decision, const StepRequest& request, const AttemptRecord& last,
-                                 int next);
   void settle(StepResult& result, const StepRequest& request);
 
   ProcessRunner& m_runner;

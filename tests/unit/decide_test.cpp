@@ -174,6 +174,44 @@ TEST_CASE("a retry decision carries what applies should the retry not happen") {
   locked.output_tail = "E: Could not get lock /var/lib/dpkg/lock";
   const Decision d = decide(p, {}, {locked});
   REQUIRE(d.retry);
-  CHECK(d.then == Action::system_failure);          // the rule's then, if no time is left
   CHECK(d.if_cancelled == Action::unstable);        // the fallback for cancelled, if the backoff is cut short
+}
+
+TEST_CASE("the job's limits come after the rules: a cancel, the job's deadline, starvation before it") {
+  Policy p = lock_policy();
+  AttemptFacts locked = fact(Outcome::red, 100);
+  locked.output_tail = "E: Could not get lock /var/lib/dpkg/lock";
+  locked.duration = Duration{20'000};
+  REQUIRE(decide(p, {}, {locked}).retry);
+
+  AttemptFacts cancelled_while_ending = locked;
+  cancelled_while_ending.cancel_arrived = true;
+  const Decision c = decide(p, {}, {cancelled_while_ending});
+  CHECK_FALSE(c.retry);
+  CHECK(c.action == Action::fail);
+  CHECK(c.reason == "cancelled while cleaning up: no further attempt");
+
+  DecisionContext near;
+  near.time_to_job_deadline = Duration{20'500};  // after the backoff, less than the 20 s it needs
+  const Decision n = decide(p, near, {locked});
+  CHECK_FALSE(n.retry);
+  CHECK(n.action == Action::system_failure);  // the rule's then
+  CHECK(n.exhausted);
+  CHECK(n.reason.find("rule 'dpkg-lock': no time left for attempt 2 (needs about 20.00s, ") == 0);
+  DecisionContext far;
+  far.time_to_job_deadline = Duration{60'000};
+  CHECK(decide(p, far, {locked}).retry);
+
+  AttemptFacts starved = locked;
+  starved.starved_before_job_deadline = true;
+  for (const AttemptFacts& f : {starved, [&] {
+         AttemptFacts unmatched = starved;
+         unmatched.exit_code = 1;  // no rule: the fallback would fail it
+         return unmatched;
+       }()}) {
+    const Decision s = decide(p, far, {f});
+    CHECK_FALSE(s.retry);
+    CHECK(s.action == Action::system_failure);
+    CHECK(s.reason.find("starved a grace before the job's deadline") == 0);
+  }
 }
