@@ -16,6 +16,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds k_textfile_lock_wait{5000};
 constexpr std::size_t k_max_textfile_bytes = 64U << 20;
+// A write of the textfile takes milliseconds, under the lock: a temporary file
+// of it this old was left by a writer that was killed.
+constexpr std::chrono::seconds k_stale_temporary_age{600};
 
 // A CI variable as the step sees it: set directly, or as CUSTOM_ENV_<NAME>
 // in the GitLab custom executor's calls.
@@ -90,6 +93,10 @@ void update_textfile(const policy::MetricsConfig& m, const io::MetricStore& step
   // file too large to merge (never truncated: its counts would be lost).
   std::string existing;
   auto dir = platform::open_directory(m.textfile_dir);
+  if (dir) {
+    const int stale = platform::remove_stale_temporaries(dir->get(), io::k_textfile_name, k_stale_temporary_age);
+    if (stale > 0) log.info("metrics: removed " + std::to_string(stale) + " temporary files that killed writes of the textfile left");
+  }
   if (dir && platform::entry_exists(dir->get(), io::k_textfile_name)) {
     auto text = platform::read_file_beneath(dir->get(), io::k_textfile_name, k_max_textfile_bytes + 1);
     if (text && text->size() > k_max_textfile_bytes) text = core::unexpected(std::string("larger than 64 MiB"));

@@ -1,8 +1,11 @@
 #include "executor/platform/safe_files.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/random.h>
@@ -74,6 +77,16 @@ core::Result<UniqueFd, std::string> walk_beneath(int base_fd, const std::string&
     dir.reset(fd);
   }
   return dir;
+}
+
+// ".<name>.jw-": what a temporary file of `name` is called, before its
+// random_suffix().
+std::string temporary_prefix(const std::string& name) { return "." + name.substr(0, 64) + ".jw-"; }
+
+bool is_temporary_of(std::string_view entry, const std::string& prefix) {
+  if (entry.size() != prefix.size() + 16 || entry.substr(0, prefix.size()) != prefix) return false;
+  return std::all_of(entry.begin() + static_cast<std::ptrdiff_t>(prefix.size()), entry.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::string random_suffix() {
@@ -179,7 +192,7 @@ core::Status<std::string> write_file_atomically_at(int dir_fd, const std::string
   std::string temp;
   UniqueFd fd;
   for (int tries = 0; tries < 8 && !fd.valid(); ++tries) {
-    temp = "." + name.substr(0, 64) + ".jw-" + random_suffix();
+    temp = temporary_prefix(name) + random_suffix();
     fd.reset(::openat(dir_fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!fd.valid() && errno != EEXIST) break;
   }
@@ -214,6 +227,28 @@ core::Status<std::string> write_file_atomically_beneath(int base_fd, const std::
   if (!dir) return failure(relative, dir.error());
   if (!dir->valid()) return failure(relative, why(errno));
   return write_file_atomically_at(dir->get(), name, text, relative);
+}
+
+int remove_stale_temporaries(int dir_fd, const std::string& name, std::chrono::seconds older_than) {
+  UniqueFd listing(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!listing.valid()) return 0;
+  DIR* dir = ::fdopendir(listing.get());
+  if (dir == nullptr) return 0;
+  (void)listing.release();  // closedir() closes it
+  const std::string prefix = temporary_prefix(name);
+  const std::time_t now = std::time(nullptr);
+  int removed = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (!is_temporary_of(e->d_name, prefix)) continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (now - st.st_mtime < older_than.count()) continue;
+    // unlinkat never follows a symlink and refuses a directory (no AT_REMOVEDIR):
+    // whatever replaced the entry since the fstatat, nothing but the entry goes.
+    if (::unlinkat(::dirfd(dir), e->d_name, 0) == 0) ++removed;
+  }
+  ::closedir(dir);
+  return removed;
 }
 
 }  // namespace jobwarden::platform

@@ -18,6 +18,7 @@
 //    Callers log the error and carry on: a report that cannot be written never
 //    changes a verdict.
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -69,6 +70,16 @@ core::Status<std::string> write_file_atomically_at(int dir_fd, const std::string
 // Replaces the file at `path` (its directory is opened as written: a trusted
 // path, such as $TMPDIR's or one given on jobwarden's command line).
 core::Status<std::string> write_file_atomically(const std::string& path, std::string_view text);
+
+// Removes what write_file_atomically*() leaves of a write of `name` in the
+// directory `dir_fd` when it is killed between creating its temporary file
+// and renaming it (SIGKILL, power loss): entries called
+// ".<name>.jw-<16 hex digits>" that are regular files last modified at least
+// `older_than` ago. Nothing else: no other name, no symlink (nor what it
+// points to), no directory. Only a caller that holds the lock every writer of
+// `name` takes knows that no such write is under way; the age is a second
+// guard. Returns how many were removed.
+int remove_stale_temporaries(int dir_fd, const std::string& name, std::chrono::seconds older_than);
 
 // Replaces `relative` beneath the directory `base_fd` (its directory opened
 // with open_beneath).

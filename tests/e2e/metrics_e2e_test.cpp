@@ -1,6 +1,7 @@
 // Metrics with the real components: node_exporter's textfile checked by
 // Debian's promtool, and Debian's prometheus-pushgateway on a loopback port.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -185,5 +186,45 @@ TEST_CASE("metrics: a FIFO or a symlink out of the dir in place of the textfile 
   // A regular textfile again: counted as before.
   std::filesystem::remove(host.textfile());
   CHECK(host.run("build", "exit 0").exit_code == 0);
+  CHECK(series_value(read_file(host.textfile()), R"(jobwarden_verdicts_total{ci="generic",step="build",action="pass"})") == 1);
+}
+
+TEST_CASE("metrics: temporary files that killed writers left beside the textfile are removed, only those") {
+  // A writer SIGKILLed between creating its temporary file and renaming it
+  // leaves `.jobwarden.prom.jw-<16 hex>`; over months they would fill the
+  // directory. Under the textfile's lock, ours that are old regular files go.
+  Host host("");
+  host.dir.write("admin.yaml", "version: 1\nmetrics: {textfile_dir: " + host.metrics_dir() + "}\n");
+  std::filesystem::create_directories(host.metrics_dir());
+  const auto age = [](const std::string& path, long seconds_ago) {
+    const timespec when[2] = {{::time(nullptr) - seconds_ago, 0}, {::time(nullptr) - seconds_ago, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), when, AT_SYMLINK_NOFOLLOW) == 0);
+  };
+  const std::string dir = host.metrics_dir() + "/";
+  const std::string stale = host.dir.write("metrics/.jobwarden.prom.jw-0123456789abcdef", "jobwarden_oom_total 1\n");
+  age(stale, 3600);
+  const std::string young = host.dir.write("metrics/.jobwarden.prom.jw-fedcba9876543210", "being written\n");
+  const std::string other_target = host.dir.write("metrics/.other.prom.jw-0123456789abcdef", "not ours\n");
+  age(other_target, 3600);
+  const std::string odd_suffix = host.dir.write("metrics/.jobwarden.prom.jw-0123456789abcdeg", "not ours\n");
+  age(odd_suffix, 3600);
+  const std::string outside = host.dir.write("outside.txt", "keep me\n");
+  const std::string link = dir + ".jobwarden.prom.jw-1111111111111111";
+  std::filesystem::create_symlink(outside, link);
+  age(link, 3600);
+  const std::string subdir = dir + ".jobwarden.prom.jw-2222222222222222";
+  std::filesystem::create_directory(subdir);
+  age(subdir, 3600);
+
+  const auto r = host.run("build", "exit 0");
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(stale));
+  for (const std::string& kept : {young, other_target, odd_suffix, subdir}) {
+    CAPTURE(kept);
+    CHECK(std::filesystem::exists(kept));
+  }
+  CHECK(std::filesystem::is_symlink(link));
+  CHECK(read_file(outside) == "keep me\n");
   CHECK(series_value(read_file(host.textfile()), R"(jobwarden_verdicts_total{ci="generic",step="build",action="pass"})") == 1);
 }
