@@ -1,5 +1,6 @@
 #include "executor/platform/fd.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -81,13 +82,13 @@ void FdSink::write(std::string_view text) {
   if (write_all(m_fd, text, m_stalled ? 0 : k_line_patience_ms, m_socket) == WriteStatus::timed_out) m_stalled = true;
 }
 
-std::optional<std::string> read_small_file(const std::string& path, bool single_record) {
+std::optional<std::string> read_small_file(const std::string& path, bool single_record, std::size_t max_bytes) {
   std::string out;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
+  while (out.size() < max_bytes) {
+    const ssize_t n = ::read(fd, buf, std::min(sizeof buf, max_bytes - out.size()));
     if (n > 0) {
       out.append(buf, static_cast<std::size_t>(n));
       // One-record procfs files (stat, schedstat) return everything in one

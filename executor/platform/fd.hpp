@@ -44,7 +44,10 @@ bool is_socket(int fd);
 
 // A whole small file (/proc, /sys); nullopt when it cannot be opened.
 // `single_record`: a short read is the end (procfs stat/schedstat files).
-std::optional<std::string> read_small_file(const std::string& path, bool single_record = false);
+// At most `max_bytes` are read (a file a process controls, such as
+// /proc/PID/cmdline, can be megabytes).
+std::optional<std::string> read_small_file(const std::string& path, bool single_record = false,
+                                           std::size_t max_bytes = std::string::npos);
 
 // A LineSink writing jobwarden's own lines to a descriptor. Errors are
 // ignored (a closed log must not take the step down with it), and a reader

@@ -86,13 +86,15 @@ std::vector<ProcStat> scan_processes() {
 std::string command_line(int pid, const std::string& comm) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-  std::string raw = read_small_file(path).value_or("");
+  std::string raw = read_small_file(path, false, k_max_command_bytes + 1).value_or("");
   if (raw.empty()) return "[" + comm + "]";
+  const bool cut = raw.size() > k_max_command_bytes;
+  if (cut) raw.resize(k_max_command_bytes);
   while (!raw.empty() && raw.back() == '\0') raw.pop_back();
   for (char& c : raw) {
     if (c == '\0' || c == '\n') c = ' ';
   }
-  return raw;
+  return cut ? raw + "..." : raw;
 }
 
 std::vector<ProcStat> descendants(int root, int also_session) {

@@ -49,6 +49,11 @@ std::unordered_set<int> existing_descendants();
 std::optional<std::vector<int>> own_children();
 
 // "cmd arg arg" from /proc/PID/cmdline, or "[comm]" for kernel-ish/zombies.
+// A process chooses its own command line (up to megabytes, once per member of
+// a tree of hundreds): at most k_max_command_bytes of it are kept, and a cut
+// one ends with "..." (core::k_cut_marker, where the Redactor looks for the
+// start of a secret that was cut).
+inline constexpr std::size_t k_max_command_bytes = 4096;
 std::string command_line(int pid, const std::string& comm);
 
 }  // namespace jobwarden::platform

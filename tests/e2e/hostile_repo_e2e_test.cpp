@@ -188,3 +188,23 @@ TEST_CASE("a FIFO or a device given as the policy file is refused at once, never
     CHECK(check.exit_code == 78);
   }
 }
+
+TEST_CASE("a process with a megabyte command line is named with at most 4 KiB of it, in the log and the report") {
+  // Each member of the tree names itself: 500 members of 2 MiB each would be
+  // a gigabyte in jobwarden's memory and in its report. sh keeps its own
+  // 1 MB command line while it waits for its sleep.
+  TempDir dir;
+  const std::string report = dir.file("report.json");
+  const std::string script =
+      "arg=$(head -c 100000 /dev/zero | tr '\\0' y); "
+      "(exec sh -c 'sleep 300; :' big $arg $arg $arg $arg $arg $arg $arg $arg $arg $arg) & "
+      "until tr -d '\\0' < /proc/$!/cmdline 2>/dev/null | grep -q '^sh-csleep'; do :; done; exit 3";
+  const auto r = run_child({k_jw, "run", "--ci", "generic", "--report", report, "--", "bash", "-c", script});
+  CAPTURE(r.err.substr(0, 4000));
+  CHECK(r.exit_code == 3);
+  CHECK(contains(r.err, "`sh -c sleep 300; : big yyyy"));
+  const std::string text = read_file(report);
+  CHECK(text.size() < 64 * 1024);
+  CHECK(contains(text, "sh -c sleep 300; : big yyyy"));
+  CHECK(contains(text, "yyy...\""));
+}
