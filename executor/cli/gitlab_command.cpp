@@ -13,10 +13,13 @@
 #include "executor/io/gitlab_job.hpp"
 #include "executor/io/report.hpp"
 #include "executor/platform/host_facts.hpp"
+#include "executor/platform/cgroup_containment.hpp"
 #include "executor/platform/job_sweeper.hpp"
+#include "executor/platform/leaf_sweeper.hpp"
 #include "executor/platform/safe_files.hpp"
 #include "executor/platform/step_user.hpp"
 #include "policy/admin_config.hpp"
+#include "policy/printable.hpp"
 
 namespace jobwarden::cli {
 namespace {
@@ -124,6 +127,35 @@ int gitlab_prepare(const GitlabArgs& args) {
   return 0;
 }
 
+namespace {
+
+// The cgroups recorded in the job's state (untrusted: see leaf_sweeper.hpp):
+// only leaves where we would make them ourselves, jobwarden-shaped, of a
+// jobwarden that is gone.
+int cleanup_recorded_cgroups(const platform::LeafPlacement& ours, const std::vector<io::RecordedCgroups>& recorded,
+                             const core::Redactor& secrets) {
+  for (const auto& r : recorded) {
+    const auto sweep = platform::sweep_recorded_leaves(ours, r.pid, r.v2_parent, std::chrono::seconds(5));
+    if (!sweep.refused.empty()) {
+      std::cerr << "jobwarden: warning: cleanup: refused the recorded cgroups of pid " << r.pid << " under "
+                << policy::printable(r.v2_parent, 300) << ": " << sweep.refused << "\n";
+      continue;
+    }
+    for (const auto& p : sweep.killed) {
+      std::cerr << "jobwarden: cleanup: killed " << p.pid << " `" << secrets.redact(p.command)
+                << "` left behind by the job\n";
+    }
+    for (const auto& p : sweep.survivors) {
+      std::cerr << "jobwarden: warning: cleanup: " << p.pid << " `" << secrets.redact(p.command)
+                << "` survived SIGKILL\n";
+    }
+    for (const auto& dir : sweep.removed) std::cerr << "jobwarden: cleanup: removed cgroup " << dir << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
 int gitlab_cleanup(const GitlabArgs& args) {
   // Never fails the job: warnings only (they go to the runner's log). The
   // processes' command lines are shown with the job's secrets masked (an
@@ -139,6 +171,14 @@ int gitlab_cleanup(const GitlabArgs& args) {
     std::cerr << "jobwarden: cleanup: no job state under $TMPDIR; nothing to do\n";
     return 0;
   }
+  if (!state->cgroups.empty()) {
+    const auto placement = platform::current_leaf_placement(loaded.ok() ? loaded.config->cgroup_parent : "");
+    if (placement) return cleanup_recorded_cgroups(*placement, state->cgroups, secrets);
+    std::cerr << "jobwarden: warning: cleanup: the job's steps ran in cgroups, but none can be reached here ("
+              << placement.error() << "): falling back to the environment cookie\n";
+  }
+  // No cgroup held the job's steps: what they left is found by the cookie in
+  // its environment (a process that scrubbed it escapes).
   const auto swept = platform::sweep_marked_processes(std::string(k_job_cookie_variable) + "=" + state->cookie,
                                                       std::chrono::seconds(2), std::chrono::seconds(5));
   for (const auto& p : swept.terminated) {

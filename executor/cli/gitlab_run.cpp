@@ -177,9 +177,9 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   log.info("policy: " + src.label());
 
   const std::string tmpdir = env_or("TMPDIR", "/tmp");
-  const JobStateLoad job = load_or_create_job_state(tmpdir, response);
+  JobStateLoad job = load_or_create_job_state(tmpdir, response);
   if (!job.recorded) log.warn("cannot record the job state: " + job.recorded.error());
-  const io::GitlabJobState& state = job.state;
+  io::GitlabJobState& state = job.state;
 
   const policy::StepSettings& settings = policy.settings_for(stage);
   core::StepRequest request;
@@ -195,7 +195,13 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   }
   set_attempt_settings(request, settings, {}, admin, switches, log);
   request.deadline = job_deadline(state, response, log);
-  const auto result = execute_step(request, policy, admin, log);
+  // Before the first attempt: where its cgroups go, for `gitlab cleanup`.
+  const auto record = [&](const platform::LeafPlacement& placement) {
+    if (auto r = record_job_cgroups(tmpdir, state, placement); !r) {
+      log.warn("cannot record the step's cgroups for cleanup: " + r.error());
+    }
+  };
+  const auto result = execute_step(request, policy, admin, log, record);
   if (!result) return gl::driver_exit_internal();
   write_reports({stage, request.spawn.argv, dialect->name(), src.label(), src.text, &*result}, project, user,
                 secrets, log);

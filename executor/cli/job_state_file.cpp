@@ -27,4 +27,10 @@ JobStateLoad load_or_create_job_state(const std::string& tmpdir, const std::opti
   return {std::move(state), std::move(written)};
 }
 
+core::Status<std::string> record_job_cgroups(const std::string& tmpdir, io::GitlabJobState& state,
+                                             const platform::LeafPlacement& placement) {
+  state.cgroups.push_back({placement.owner_pid, placement.v2_parent, placement.v1_memory_parent});
+  return platform::write_file_atomically(io::job_state_path(tmpdir), io::render_job_state(state));
+}
+
 }  // namespace jobwarden::cli

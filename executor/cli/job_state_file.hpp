@@ -8,6 +8,7 @@
 
 #include "executor/core/result.hpp"
 #include "executor/io/gitlab_job.hpp"
+#include "executor/platform/containment.hpp"
 
 namespace jobwarden::cli {
 
@@ -29,5 +30,10 @@ struct JobStateLoad {
 // Loads the state, or creates it (started now, fresh cookie with the job's
 // id) when absent or unreadable.
 JobStateLoad load_or_create_job_state(const std::string& tmpdir, const std::optional<io::JobResponse>& response);
+
+// Adds where this `gitlab run` puts its attempts' cgroups to the state (and
+// rewrites the file), so that `gitlab cleanup` finds them by path.
+core::Status<std::string> record_job_cgroups(const std::string& tmpdir, io::GitlabJobState& state,
+                                             const platform::LeafPlacement& placement);
 
 }  // namespace jobwarden::cli

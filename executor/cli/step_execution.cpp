@@ -27,8 +27,9 @@ core::StepResult refuse_without_cgroup(const std::string& why, core::JobLog& log
 
 }  // namespace
 
-std::optional<core::StepResult> execute_step(const core::StepRequest& request, const policy::Policy& policy,
-                                             const policy::AdminConfig& admin, core::JobLog& log) {
+std::optional<core::StepResult> execute_step(
+    const core::StepRequest& request, const policy::Policy& policy, const policy::AdminConfig& admin,
+    core::JobLog& log, const std::function<void(const platform::LeafPlacement&)>& on_leaf_placement) {
   platform::RunnerOptions runner_options;
   runner_options.subreaper = request.settings.tree_kill;
   runner_options.cgroup = admin.cgroup;
@@ -43,6 +44,7 @@ std::optional<core::StepResult> execute_step(const core::StepRequest& request, c
     return std::nullopt;
   }
   log.info("containment: " + (*runner)->containment_description());
+  if (const auto placement = (*runner)->leaf_placement(); placement && on_leaf_placement) on_leaf_placement(*placement);
   if (request.spawn.memory_limit_bytes) {
     log.info("memory limit: " + policy::format_byte_size(*request.spawn.memory_limit_bytes) + " per attempt");
   }

@@ -2,12 +2,15 @@
 // What `jobwarden run` and `jobwarden gitlab run` share: create the real
 // runner, run the attempt loop, write the report.
 
+#include <functional>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "executor/core/job_log.hpp"
 #include "executor/core/result.hpp"
 #include "executor/core/step_runner.hpp"
+#include "executor/platform/containment.hpp"
 #include "policy/admin_config.hpp"
 
 namespace jobwarden::cli {
@@ -17,8 +20,11 @@ namespace jobwarden::cli {
 // `required` but cannot be had is a system failure with the reason, before
 // anything starts (a result without attempts). nullopt when the runner could
 // not be created otherwise (an internal fault, already logged).
-std::optional<core::StepResult> execute_step(const core::StepRequest& request, const policy::Policy& policy,
-                                             const policy::AdminConfig& admin, core::JobLog& log);
+// `on_leaf_placement`, when given, learns where the attempts' cgroups will
+// be made (never called without a cgroup) before the first attempt starts.
+std::optional<core::StepResult> execute_step(
+    const core::StepRequest& request, const policy::Policy& policy, const policy::AdminConfig& admin,
+    core::JobLog& log, const std::function<void(const platform::LeafPlacement&)>& on_leaf_placement = {});
 
 // The attempt's memory limit: the step's `memory` within the admin's
 // max_memory (a clamp is logged), or max_memory alone; none when neither.

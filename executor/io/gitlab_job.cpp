@@ -33,17 +33,38 @@ std::string random_hex() {
 std::optional<GitlabJobState> load_job_state(const std::string& tmpdir) {
   auto j = read_json_file(state_path(tmpdir));
   if (!j || !(*j)["started_unix"].is_number() || !(*j)["cookie"].is_string()) return std::nullopt;
-  return GitlabJobState{(*j)["started_unix"].get<double>(), (*j)["cookie"].get<std::string>()};
+  GitlabJobState state{(*j)["started_unix"].get<double>(), (*j)["cookie"].get<std::string>(), {}};
+  const auto cgroups = (*j)["cgroups"];
+  if (!cgroups.is_array()) return state;
+  for (const auto& c : cgroups) {  // malformed entries are skipped: cleanup validates the rest
+    if (!c.is_object() || !c.contains("pid") || !c.at("pid").is_number_integer() || !c.contains("v2_parent") ||
+        !c.at("v2_parent").is_string()) {
+      continue;
+    }
+    const long long pid = c.at("pid").get<long long>();
+    if (pid <= 0 || pid > 0x3fffffff) continue;  // beyond any pid_max
+    const auto v1 = c.contains("v1_memory_parent") && c.at("v1_memory_parent").is_string()
+                        ? c.at("v1_memory_parent").get<std::string>()
+                        : std::string();
+    state.cgroups.push_back({static_cast<int>(pid), c.at("v2_parent").get<std::string>(), v1});
+  }
+  return state;
 }
 
 std::string job_state_path(const std::string& tmpdir) { return state_path(tmpdir); }
 
 GitlabJobState new_job_state(double now_unix, const std::string& job_id) {
-  return {now_unix, "jobwarden-" + (job_id.empty() ? std::string("job") : job_id) + "-" + random_hex()};
+  return {now_unix, "jobwarden-" + (job_id.empty() ? std::string("job") : job_id) + "-" + random_hex(), {}};
 }
 
 std::string render_job_state(const GitlabJobState& state) {
-  const nlohmann::json j = {{"started_unix", state.started_unix}, {"cookie", state.cookie}};
+  nlohmann::json j = {{"started_unix", state.started_unix}, {"cookie", state.cookie}};
+  if (!state.cgroups.empty()) {
+    j["cgroups"] = nlohmann::json::array();
+    for (const auto& c : state.cgroups) {
+      j["cgroups"].push_back({{"pid", c.pid}, {"v2_parent", c.v2_parent}, {"v1_memory_parent", c.v1_memory_parent}});
+    }
+  }
   return j.dump() + "\n";
 }
 

@@ -12,9 +12,20 @@
 
 namespace jobwarden::io {
 
+// Where one `gitlab run` call put its attempts' cgroups: leaves named
+// jobwarden-<pid>-<attempt> under these directories. Read back by cleanup,
+// which must treat it as untrusted (a job running as the runner's user can
+// rewrite the state file): see docs/gitlab.md, "Cleanup".
+struct RecordedCgroups {
+  int pid = 0;                   // the `gitlab run` process (the leaves' names)
+  std::string v2_parent;         // directory of its cgroup v2 leaves
+  std::string v1_memory_parent;  // directory of its v1 memory cgroups ("" = none)
+};
+
 struct GitlabJobState {
   double started_unix = 0.0;  // seconds since the epoch, to the microsecond
   std::string cookie;          // value of JOBWARDEN_JOB_COOKIE in the steps' environment
+  std::vector<RecordedCgroups> cgroups;  // one per `gitlab run` that had a cgroup
 };
 
 // Where the state lives under the job's $TMPDIR.

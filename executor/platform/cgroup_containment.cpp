@@ -121,6 +121,12 @@ void remove_stale_leaves(const std::string& dir) {
 
 }  // namespace
 
+core::Result<LeafPlacement, std::string> current_leaf_placement(const std::string& cgroup_parent) {
+  auto found = discover(cgroup_parent);
+  if (!found) return core::unexpected(found.error());
+  return LeafPlacement{::getpid(), found->plan.v2_parent, found->plan.v1_memory_parent};
+}
+
 CgroupContainment::CgroupContainment(CgroupPlan plan, std::string how)
     : m_plan(std::move(plan)), m_how(std::move(how)), m_foreign(existing_descendants()) {
   remove_stale_leaves(m_plan.v2_parent);
@@ -192,6 +198,10 @@ std::vector<std::string> CgroupContainment::cgroup_paths() const {
   paths.push_back(m_leaf->path());
   if (!m_leaf->v1_memory_path().empty()) paths.push_back(m_leaf->v1_memory_path());
   return paths;
+}
+
+std::optional<LeafPlacement> CgroupContainment::leaf_placement() const {
+  return LeafPlacement{::getpid(), m_plan.v2_parent, m_plan.v1_memory_parent};
 }
 
 // A leaf a survivor keeps busy (uninterruptible sleep) is kept and retried;

@@ -39,6 +39,7 @@ class CgroupContainment final : public Containment {
   bool claim_reaped(int pid) override;
   void read_evidence(core::AttemptUsage& usage) override;
   std::vector<std::string> cgroup_paths() const override;
+  std::optional<LeafPlacement> leaf_placement() const override;
   void end_attempt() override;
 
   const CgroupLeaf* leaf() const { return m_leaf ? &*m_leaf : nullptr; }
@@ -61,6 +62,11 @@ class CgroupContainment final : public Containment {
 //             group + subreaper, with the reason
 //   required  the cgroup, or an error naming the reason
 // `subreaper` is false only with the tree-kill kill-switch (no cgroup then).
+// Where a runner made now would put its leaves (admin `cgroup_parent`, else
+// our own cgroup, when writable), with our own pid; else why there is none.
+// For `gitlab cleanup`, which only trusts leaves found there.
+core::Result<LeafPlacement, std::string> current_leaf_placement(const std::string& cgroup_parent);
+
 core::Result<std::unique_ptr<Containment>, std::string> choose_containment(policy::CgroupMode mode,
                                                                            const std::string& cgroup_parent,
                                                                            bool subreaper);

@@ -10,6 +10,7 @@
 // jobwarden stays a child subreaper whatever the mechanism, so orphans are
 // reparented to it and it reaps every member.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,14 @@
 #include "executor/platform/spawn.hpp"
 
 namespace jobwarden::platform {
+
+// Where a runner's attempts' cgroups go: leaves named
+// "jobwarden-<owner_pid>-<attempt>" under v2_parent (and v1_memory_parent).
+struct LeafPlacement {
+  int owner_pid = 0;
+  std::string v2_parent;
+  std::string v1_memory_parent;  // "" = none
+};
 
 class Containment {
  public:
@@ -64,8 +73,12 @@ class Containment {
   virtual void read_evidence(core::AttemptUsage& usage) = 0;
 
   // The cgroup directories that hold the current attempt (none without a
-  // cgroup), for a guardian or a later cleanup.
+  // cgroup), for the guardian.
   virtual std::vector<std::string> cgroup_paths() const = 0;
+
+  // Where every attempt's cgroups are made (nullopt without a cgroup), for
+  // a later cleanup (`gitlab cleanup`).
+  virtual std::optional<LeafPlacement> leaf_placement() const = 0;
 
   // After the attempt (the tree is empty or given up on): whatever survived
   // is written off so it can neither hold up nor be blamed on the next one.

@@ -70,6 +70,8 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   bool memory_limits_enforced() const { return m_containment->memory_limits_enforced(); }
   // The cgroup directories of the attempt under way (none without a cgroup).
   std::vector<std::string> cgroup_paths() const { return m_containment->cgroup_paths(); }
+  // Where every attempt's cgroups go (nullopt without a cgroup).
+  std::optional<LeafPlacement> leaf_placement() const { return m_containment->leaf_placement(); }
 
  private:
   LinuxProcessRunner(const RunnerOptions& options, std::unique_ptr<Containment> containment);
