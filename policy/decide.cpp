@@ -59,8 +59,8 @@ Decision final_action(Action a, std::string rule, std::string reason) {
   return d;
 }
 
-// Why a rule that wants another attempt may not get one, or "" when it may.
-std::string retry_refusal(const Policy& p, const DecisionContext& ctx, const Rule& rule,
+// Why a rule that wants another attempt may not get one; nullopt when it may.
+std::optional<std::string> retry_refusal(const Policy& p, const DecisionContext& ctx, const Rule& rule,
                           int matched_so_far, int attempts_so_far) {
   if (rule.retry <= 1) return "no retry";
   if (matched_so_far >= rule.retry) {
@@ -74,7 +74,7 @@ std::string retry_refusal(const Policy& p, const DecisionContext& ctx, const Rul
   if (ctx.retry_time_spent > p.limits.max_retry_time) {
     return "retry time budget " + format_duration(p.limits.max_retry_time) + " would be exceeded";
   }
-  return "";
+  return std::nullopt;
 }
 
 double seconds_of(Duration d) { return std::chrono::duration<double>(d).count(); }
@@ -178,9 +178,8 @@ Decision decide_by_rules(const Policy& p, const DecisionContext& ctx, const std:
   const Duration backoff = backoff_for(settings.backoff, attempts - 1, ctx.jitter_sample);
   DecisionContext budget = ctx;
   budget.retry_time_spent += backoff;  // the sleep itself must fit in the budget
-  const std::string refusal = retry_refusal(p, budget, *rule, matched, attempts);
-  if (!refusal.empty()) {
-    Decision d = final_action(rule->then, rule->name, "rule '" + rule->name + "': " + refusal);
+  if (const auto refusal = retry_refusal(p, budget, *rule, matched, attempts)) {
+    Decision d = final_action(rule->then, rule->name, "rule '" + rule->name + "': " + *refusal);
     d.exhausted = rule->retry > 1 && (matched >= rule->retry || ctx.retries_enabled);
     return d;
   }

@@ -25,7 +25,7 @@ void github_summary(const std::string& step, const core::StepResult& result, con
 
 void buildkite_annotate(const std::string& step, const core::StepResult& result, const core::Redactor& secrets,
                         core::JobLog& log) {
-  if (platform::resolve_program("buildkite-agent").empty()) return;
+  if (!platform::resolve_program("buildkite-agent")) return;
   if (result.cancel_signal != 0) {
     log.info("cancelled: no Buildkite annotation (the agent is stopping the job)");
     return;

@@ -60,8 +60,9 @@ core::Status<std::string> append_within(const std::string& path, std::string_vie
 core::Result<int, std::string> run_with_input(const std::vector<std::string>& argv, std::string_view input,
                                               core::Millis timeout) {
   if (argv.empty()) return core::unexpected(std::string("no command"));
-  const std::string program = resolve_program(argv[0]);
-  if (program.empty()) return core::unexpected(argv[0] + ": not found on PATH");
+  const auto resolved = resolve_program(argv[0]);
+  if (!resolved) return core::unexpected(argv[0] + ": not found on PATH");
+  const std::string& program = *resolved;
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return core::unexpected(errno_text("pipe"));
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);

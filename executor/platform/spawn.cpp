@@ -138,8 +138,8 @@ pid_t fork_into(int cgroup_dir_fd, bool& born_in_cgroup) {
 
 }  // namespace
 
-std::string resolve_program(const std::string& name) {
-  if (name.empty()) return "";
+std::optional<std::string> resolve_program(const std::string& name) {
+  if (name.empty()) return std::nullopt;
   if (name.find('/') != std::string::npos) return name;
   const char* env = std::getenv("PATH");
   const std::string path = env != nullptr && *env != '\0' ? env : "/usr/local/bin:/usr/bin:/bin";
@@ -152,7 +152,7 @@ std::string resolve_program(const std::string& name) {
     if (is_executable_file(candidate)) return candidate;
     begin = end + 1;
   }
-  return "";
+  return std::nullopt;
 }
 
 SpawnOutcome spawn_step(const SpawnOptions& o) {
@@ -162,12 +162,13 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
     r.error = "no command given";
     return r;
   }
-  const std::string path = resolve_program(o.argv[0]);
-  if (path.empty()) {
+  const auto resolved = resolve_program(o.argv[0]);
+  if (!resolved) {
     r.exit_code = 127;
     r.error = o.argv[0] + ": not found on PATH";
     return r;
   }
+  const std::string& path = *resolved;
   std::vector<char*> argv;
   for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

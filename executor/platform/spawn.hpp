@@ -4,6 +4,7 @@
 // stdout/stderr to our pipes, the step user's identity, exec. Exec failures come back through a
 // close-on-exec pipe, so "not found" and "not executable" are known for sure.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,8 @@ struct SpawnOutcome {
 
 // Resolves argv[0] like execvp: a name with '/' as is, else the first
 // executable match on $PATH (default "/usr/local/bin:/usr/bin:/bin").
-// Returns "" when nothing matches.
-std::string resolve_program(const std::string& name);
+// nullopt when nothing matches.
+std::optional<std::string> resolve_program(const std::string& name);
 
 SpawnOutcome spawn_step(const SpawnOptions& options);
 
