@@ -307,6 +307,39 @@ TEST_CASE("each invalid input names its line, column and what was expected") {
   for (const auto& c : cases) check_single_error(c);
 }
 
+// The loader parses most files once and counts documents only when the text
+// or the first document's shape leaves room for a second one
+// (policy/yaml_document.cpp). Each case sits on one side of that line: the
+// answers must be those of counting first (a file with more than one document
+// or with text after the first is refused, never cut silently).
+TEST_CASE("document boundaries: one document loads; text after the first document is refused, never dropped") {
+  for (const char* valid : {"---\nversion: 1\n",                          // an explicit start
+                            "# c\n--- # start\nversion: 1\nflaky: pass\n",  // after comments
+                            "%YAML 1.2\n---\nversion: 1\n",              // a directive
+                            "{version: 1}\n",                             // a flow map
+                            "version: 1\nflaky: pass\n...\n"}) {          // an explicit end
+    INFO(valid);
+    const LoadResult r = load_policy(valid, "p.yml");
+    CHECK(r.ok());
+    CHECK(all_errors(r).empty());
+  }
+  const std::vector<ExpectedError> cases{
+      {"an indented map, then a key at column 0", "  version: 1\nflaky: pass\n", 2, 1,
+       "YAML syntax error: unexpected text"},
+      {"a tag line, then an indented map", "!!map\n  version: 1\nflaky: pass\n", 3, 1,
+       "YAML syntax error: unexpected text"},
+      {"text after an explicit end", "version: 1\n...\nflaky: pass\n", 3, 1,
+       "YAML syntax error: unexpected text"},
+      {"a null first key, then a key at column 0", " ? \n&a version: 1\n", 2, 1,
+       "YAML syntax error: unexpected text"},
+      {"an empty second document", "version: 1\nflaky: pass\n--- \n", 3, 1, "a second YAML document"},
+      {"a second document after a directive", "%YAML 1.2\n---\nversion: 1\n---\nflaky: pass\n", 4, 1,
+       "a second YAML document"},
+      {"text after a flow map", "{version: 1}\nflaky: pass\n", 2, 1, "YAML syntax error"},
+  };
+  for (const auto& c : cases) check_single_error(c);
+}
+
 // Hostile input: refused with one clean error, without a crash. A hang is caught
 // by ctest's per-test timeout; how fast the loader refuses is not judged here
 // (speed is measured in bench/, never asserted in a test).
