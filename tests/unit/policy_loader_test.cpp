@@ -312,7 +312,7 @@ TEST_CASE("each invalid input names its line, column and what was expected") {
 // (policy/yaml_document.cpp). Each case sits on one side of that line: the
 // answers must be those of counting first (a file with more than one document
 // or with text after the first is refused, never cut silently).
-TEST_CASE("document boundaries: one document loads; text after the first document is refused, never dropped") {
+TEST_CASE("document boundaries: one document loads, text after the first document is refused and never dropped") {
   for (const char* valid : {"---\nversion: 1\n",                          // an explicit start
                             "# c\n--- # start\nversion: 1\nflaky: pass\n",  // after comments
                             "%YAML 1.2\n---\nversion: 1\n",              // a directive
