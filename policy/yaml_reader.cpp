@@ -233,22 +233,23 @@ std::optional<bool> YamlReader::boolean(const Entry& e) {
   return std::nullopt;
 }
 
-std::optional<Duration> YamlReader::duration(const Entry& e) {
-  const auto text = scalar_text(e, "a duration (e.g. 500ms, 90s, 15m, 1h30m)");
+template <typename T>
+std::optional<T> YamlReader::parsed_scalar(const Entry& e, std::string_view expected,
+                                           Result<T, std::string> (*parse)(std::string_view)) {
+  const auto text = scalar_text(e, expected);
   if (!text) return std::nullopt;
-  const DurationParse parsed = parse_duration(*text);
-  if (parsed) return *parsed;
+  auto parsed = parse(*text);
+  if (parsed) return std::move(*parsed);
   value_error(e, parsed.error());
   return std::nullopt;
 }
 
+std::optional<Duration> YamlReader::duration(const Entry& e) {
+  return parsed_scalar(e, "a duration (e.g. 500ms, 90s, 15m, 1h30m)", parse_duration);
+}
+
 std::optional<ByteSize> YamlReader::byte_size(const Entry& e) {
-  const auto text = scalar_text(e, "a memory size (e.g. 512MiB, 2GiB)");
-  if (!text) return std::nullopt;
-  const ByteSizeParse parsed = parse_byte_size(*text);
-  if (parsed) return *parsed;
-  value_error(e, parsed.error());
-  return std::nullopt;
+  return parsed_scalar(e, "a memory size (e.g. 512MiB, 2GiB)", parse_byte_size);
 }
 
 std::vector<YAML::Node> YamlReader::scalars(const Entry& e) {

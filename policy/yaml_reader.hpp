@@ -90,6 +90,10 @@ class YamlReader {
 
  private:
   std::optional<std::string> scalar_text(const Entry& e, std::string_view expected);
+  // A scalar parsed by `parse` (the value, or what was expected), its error reported at the value.
+  template <typename T>
+  std::optional<T> parsed_scalar(const Entry& e, std::string_view expected,
+                                 Result<T, std::string> (*parse)(std::string_view));
 
   std::string m_file;
   std::string m_a_noun;

@@ -27,6 +27,8 @@ class CgroupContainment final : public Containment {
   CgroupContainment(CgroupPlan plan, std::string how);
   ~CgroupContainment() override;
 
+  // The Containment interface (containment.hpp): both implementations
+  // declare the same overrides (a repeat the duplicates tool shows; inherent).
   std::string description() const override { return m_how; }
   bool memory_limits_enforced() const override { return m_plan.v2_memory || !m_plan.v1_memory_parent.empty(); }
   core::Status<std::string> prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) override;

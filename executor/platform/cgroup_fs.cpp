@@ -99,6 +99,13 @@ std::optional<unsigned long long> keyed_value(const std::string& text, const std
   return std::nullopt;
 }
 
+std::optional<unsigned long long> pressure_some_total_us(const std::string& text) {
+  const auto end = text.find('\n');
+  const auto at = text.find(" total=");
+  if (text.compare(0, 5, "some ") != 0 || at == std::string::npos || at > end) return std::nullopt;
+  return std::strtoull(text.c_str() + at + 7, nullptr, 10);
+}
+
 std::vector<int> parse_pid_list(const std::string& text) {
   std::vector<int> pids;
   const char* p = text.c_str();

@@ -44,6 +44,10 @@ OwnCgroups own_cgroups();
 // `key`, when present.
 std::optional<unsigned long long> keyed_value(const std::string& text, const std::string& key);
 
+// A PSI file's (cpu.pressure, /proc/pressure/cpu) "some" line: its total, in
+// microseconds, when the text starts with one.
+std::optional<unsigned long long> pressure_some_total_us(const std::string& text);
+
 // The pids in a cgroup.procs file's text (any whitespace-separated list:
 // /proc/PID/task/TID/children too).
 std::vector<int> parse_pid_list(const std::string& text);

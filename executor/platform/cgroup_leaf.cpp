@@ -122,13 +122,6 @@ std::optional<unsigned long long> CgroupLeaf::cpu_usage_usec() const {
   return keyed_value(read_text(m_v2 + "/cpu.stat"), "usage_usec");
 }
 
-std::optional<unsigned long long> CgroupLeaf::cpu_some_usec() const {
-  const std::string text = read_text(m_v2 + "/cpu.pressure");
-  const auto at = text.find("total=");
-  if (text.compare(0, 4, "some") != 0 || at == std::string::npos) return std::nullopt;
-  return std::strtoull(text.c_str() + at + 6, nullptr, 10);
-}
-
 bool CgroupLeaf::remove() {
   m_dir.reset();
   m_procs.reset();

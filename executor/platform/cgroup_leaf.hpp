@@ -47,7 +47,6 @@ class CgroupLeaf {
   std::optional<unsigned long long> oom_kills() const;       // memory.events / memory.oom_control
   std::optional<unsigned long long> peak_memory() const;     // memory.peak / memory.max_usage_in_bytes
   std::optional<unsigned long long> cpu_usage_usec() const;  // cpu.stat usage_usec
-  std::optional<unsigned long long> cpu_some_usec() const;   // cpu.pressure "some" total
 
   // rmdir of both cgroups; false (and both kept) while a member remains.
   bool remove();

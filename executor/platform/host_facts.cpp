@@ -97,12 +97,8 @@ std::optional<double> busy_cpu_seconds(const std::vector<int>& cpus) {
 }
 
 std::optional<unsigned long long> cpu_pressure_some_us() {
-  const auto read = read_small_file("/proc/pressure/cpu");
-  if (!read) return {};
-  const std::string& text = *read;
-  const auto at = text.find("total=");
-  if (at == std::string::npos || text.compare(0, 4, "some") != 0) return {};
-  return std::strtoull(text.c_str() + at + 6, nullptr, 10);
+  const auto text = read_small_file("/proc/pressure/cpu");
+  return text ? pressure_some_total_us(*text) : std::nullopt;
 }
 
 }  // namespace jobwarden::platform

@@ -22,6 +22,8 @@ class ProcessGroupContainment final : public Containment {
   // go to init, and the members are our descendants plus the step's session.
   ProcessGroupContainment(bool subreaper, std::string why);
 
+  // The Containment interface (containment.hpp): both implementations
+  // declare the same overrides (a repeat the duplicates tool shows; inherent).
   std::string description() const override;
   bool memory_limits_enforced() const override { return false; }
   core::Status<std::string> prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) override;

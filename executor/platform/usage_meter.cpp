@@ -13,12 +13,10 @@ namespace {
 double seconds_between(core::MonoTime a, core::MonoTime b) { return std::chrono::duration<double>(b - a).count(); }
 
 std::optional<double> pressure_some_seconds(const std::string& path) {
-  const auto read = read_small_file(path);
-  if (!read || read->compare(0, 4, "some") != 0) return std::nullopt;
-  const std::string& text = *read;
-  const auto at = text.find("total=");
-  if (at == std::string::npos) return std::nullopt;
-  return static_cast<double>(std::strtoull(text.c_str() + at + 6, nullptr, 10)) / 1e6;
+  const auto text = read_small_file(path);
+  const auto usec = text ? pressure_some_total_us(*text) : std::nullopt;
+  if (!usec) return std::nullopt;
+  return static_cast<double>(*usec) / 1e6;
 }
 
 std::optional<double> cpu_usage_seconds(const std::string& path) {

@@ -132,4 +132,9 @@ TEST_CASE("cgroup discovery reads mountinfo and /proc/self/cgroup of hybrid and 
   CHECK(platform::cgroup_dir({"/sys/fs/cgroup", "/other"}, own.v2).empty());
   CHECK(platform::keyed_value("populated 1\nfrozen 0\n", "populated") == 1ULL);
   CHECK(platform::keyed_value("oom 2\noom_kill 3\n", "oom_kill") == 3ULL);
+  // PSI: the "some" line's total, never the "full" line's.
+  CHECK(platform::pressure_some_total_us("some avg10=0.00 avg60=0.00 avg300=0.00 total=1234\n"
+                                         "full avg10=0.00 avg60=0.00 avg300=0.00 total=99\n") == 1234ULL);
+  CHECK_FALSE(platform::pressure_some_total_us("full avg10=0.00 total=99\n"));
+  CHECK_FALSE(platform::pressure_some_total_us("some avg10=0.00\nfull avg10=0.00 total=99\n"));
 }
