@@ -147,7 +147,7 @@ core::Status<std::string> CgroupContainment::prepare(std::optional<unsigned long
   auto leaf = CgroupLeaf::create(m_plan, name, memory_limits_enforced() ? memory_limit : std::nullopt);
   if (!leaf) return core::unexpected("could not make the step's cgroup: " + leaf.error());
   m_leaf.emplace(std::move(*leaf));
-  join = {m_leaf->dir_fd(), m_leaf->procs_fd(), m_leaf->v1_procs_fd()};
+  join = {m_leaf->dir_fd(), m_leaf->procs_fd(), m_leaf->v1_tasks_fd()};
   return core::Ok{};
 }
 

@@ -73,8 +73,16 @@ core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan,
   leaf.m_procs.reset(::open((v2 + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
   if (made && (!leaf.m_dir.valid() || !leaf.m_procs.valid())) made = core::unexpected(errno_text("open " + v2));
   if (made && !leaf.m_v1_memory.empty()) {
-    leaf.m_v1_procs.reset(::open((leaf.m_v1_memory + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!leaf.m_v1_procs.valid()) made = core::unexpected(errno_text("open " + leaf.m_v1_memory));
+    // `tasks`, not cgroup.procs: the child joins before exec, while it is a
+    // single thread, so moving that thread moves the process. A thread that
+    // writes "0" (itself) to `tasks` skips the global cgroup_threadgroup_rwsem
+    // on current kernels (kernel/cgroup: cgroup_procs_write_start), whose
+    // write side, taken by every cgroup.procs write, waits for an RCU grace
+    // period: 0.5-12 ms per start on our 2-CPU host against 0.01-0.04 ms
+    // through `tasks` (Linux 6.18, bench/RESULTS.md). Older kernels take the
+    // lock either way: never slower than cgroup.procs.
+    leaf.m_v1_tasks.reset(::open((leaf.m_v1_memory + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!leaf.m_v1_tasks.valid()) made = core::unexpected(errno_text("open " + leaf.m_v1_memory));
   }
   if (made && memory_limit) made = limit_memory(plan, v2, leaf.m_v1_memory, *memory_limit);
   if (!made) {
@@ -125,7 +133,7 @@ std::optional<unsigned long long> CgroupLeaf::cpu_usage_usec() const {
 bool CgroupLeaf::remove() {
   m_dir.reset();
   m_procs.reset();
-  m_v1_procs.reset();
+  m_v1_tasks.reset();
   bool gone = true;
   for (std::string* dir : {&m_v2, &m_v1_memory}) {
     if (dir->empty()) continue;

@@ -35,7 +35,7 @@ class CgroupLeaf {
   const std::string& v1_memory_path() const { return m_v1_memory; }
   int dir_fd() const { return m_dir.get(); }            // for clone3(CLONE_INTO_CGROUP)
   int procs_fd() const { return m_procs.get(); }        // "0" written here joins the v2 leaf
-  int v1_procs_fd() const { return m_v1_procs.get(); }  // the same for the v1 memory cgroup (-1: none)
+  int v1_tasks_fd() const { return m_v1_tasks.get(); }  // "0" here moves the writing thread into the v1 memory cgroup (-1: none)
 
   std::vector<int> pids() const;  // cgroup.procs: live members (zombies have left)
   bool populated() const;         // cgroup.events "populated"
@@ -55,7 +55,7 @@ class CgroupLeaf {
   CgroupLeaf() = default;
   std::string m_v2;
   std::string m_v1_memory;
-  UniqueFd m_dir, m_procs, m_v1_procs;
+  UniqueFd m_dir, m_procs, m_v1_tasks;
 };
 
 // Writes `text` to the cgroup file `path`, or why it could not.

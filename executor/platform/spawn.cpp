@@ -42,7 +42,7 @@ struct ChildPlan {
   gid_t gid;
   uid_t uid;
   int join_procs_fd;     // -1, or a cgroup.procs to join (the v2 leaf when not born in it)
-  int join_v1_procs_fd;  // -1, or the v1 memory cgroup's cgroup.procs
+  int join_v1_tasks_fd;  // -1, or the v1 memory cgroup's `tasks` (the child is one thread here)
 };
 
 // Cgroup join failures travel back as a negative errno (exec failures are
@@ -64,7 +64,7 @@ bool join_cgroup(int procs_fd) { return procs_fd < 0 || ::write(procs_fd, "0", 1
 // this safe if that ever changes). Never returns.
 [[noreturn]] void exec_child(const ChildPlan& p) {
   reset_signals_in_child();                                         // 1
-  if (!join_cgroup(p.join_procs_fd) || !join_cgroup(p.join_v1_procs_fd)) {  // 2
+  if (!join_cgroup(p.join_procs_fd) || !join_cgroup(p.join_v1_tasks_fd)) {  // 2
     const int e = -errno;
     (void)!::write(p.report, &e, sizeof e);
     ::_exit(125);
@@ -198,7 +198,7 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
     exec_child({path.c_str(), argv.data(), envp.data(), o.stdout_fd, o.stderr_fd, report_write.get(),
                 o.pdeathsig, parent, o.user != nullptr ? groups.data() : nullptr, groups.size(),
                 o.user != nullptr ? o.user->gid : 0, o.user != nullptr ? o.user->uid : 0,
-                r.born_in_cgroup ? -1 : o.cgroups.procs_fd, o.cgroups.v1_procs_fd});
+                r.born_in_cgroup ? -1 : o.cgroups.procs_fd, o.cgroups.v1_tasks_fd});
   }
   report_write.reset();
   int child_errno = 0;

@@ -16,7 +16,7 @@ namespace jobwarden::platform {
 struct CgroupJoin {
   int dir_fd = -1;       // v2 leaf directory: clone3(CLONE_INTO_CGROUP) starts the child in it
   int procs_fd = -1;     // the leaf's cgroup.procs: written by the child when clone3 is unavailable
-  int v1_procs_fd = -1;  // a v1 memory cgroup's cgroup.procs (hybrid hosts), written by the child
+  int v1_tasks_fd = -1;  // a v1 memory cgroup's `tasks` (hybrid hosts), written by the child while single-threaded
 };
 
 struct SpawnOptions {
