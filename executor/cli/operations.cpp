@@ -14,7 +14,12 @@ namespace jobwarden::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds k_textfile_lock_wait{5000};
+// Each holder reads, merges, writes and fsyncs (file and directory): a few
+// milliseconds on a quiet disk, but hundreds on a host whose disk is busy with
+// other jobs' builds, and concurrent jobs queue behind each other. 30 s keeps
+// every increment under that (8 writers at ~1 s each), and bounds what a
+// wedged holder costs the job's end.
+constexpr std::chrono::milliseconds k_textfile_lock_wait{30'000};
 constexpr std::size_t k_max_textfile_bytes = 64U << 20;
 // A write of the textfile takes milliseconds, under the lock: a temporary file
 // of it this old was left by a writer that was killed.
