@@ -129,6 +129,19 @@ int gitlab_prepare(const GitlabArgs& args) {
 
 namespace {
 
+// What cleanup killed and what survived it, with the job's secrets masked.
+void report_swept(const std::vector<core::ProcessInfo>& killed, const std::vector<core::ProcessInfo>& survivors,
+                  const core::Redactor& secrets) {
+  for (const auto& p : killed) {
+    std::cerr << "jobwarden: cleanup: killed " << p.pid << " `" << secrets.redact(p.command)
+              << "` left behind by the job\n";
+  }
+  for (const auto& p : survivors) {
+    std::cerr << "jobwarden: warning: cleanup: " << p.pid << " `" << secrets.redact(p.command)
+              << "` survived SIGKILL\n";
+  }
+}
+
 // The cgroups recorded in the job's state (untrusted: see leaf_sweeper.hpp):
 // only leaves where we would make them ourselves, jobwarden-shaped, of a
 // jobwarden that is gone.
@@ -141,14 +154,7 @@ int cleanup_recorded_cgroups(const platform::LeafPlacement& ours, const std::vec
                 << policy::printable(r.v2_parent, 300) << ": " << sweep.refused << "\n";
       continue;
     }
-    for (const auto& p : sweep.killed) {
-      std::cerr << "jobwarden: cleanup: killed " << p.pid << " `" << secrets.redact(p.command)
-                << "` left behind by the job\n";
-    }
-    for (const auto& p : sweep.survivors) {
-      std::cerr << "jobwarden: warning: cleanup: " << p.pid << " `" << secrets.redact(p.command)
-                << "` survived SIGKILL\n";
-    }
+    report_swept(sweep.killed, sweep.survivors, secrets);
     for (const auto& dir : sweep.removed) std::cerr << "jobwarden: cleanup: removed cgroup " << dir << "\n";
   }
   return 0;
@@ -181,14 +187,7 @@ int gitlab_cleanup(const GitlabArgs& args) {
   // its environment (a process that scrubbed it escapes).
   const auto swept = platform::sweep_marked_processes(std::string(k_job_cookie_variable) + "=" + state->cookie,
                                                       std::chrono::seconds(2), std::chrono::seconds(5));
-  for (const auto& p : swept.terminated) {
-    std::cerr << "jobwarden: cleanup: killed " << p.pid << " `" << secrets.redact(p.command)
-              << "` left behind by the job\n";
-  }
-  for (const auto& p : swept.survivors) {
-    std::cerr << "jobwarden: warning: cleanup: " << p.pid << " `" << secrets.redact(p.command)
-              << "` survived SIGKILL\n";
-  }
+  report_swept(swept.terminated, swept.survivors, secrets);
   return 0;
 }
 

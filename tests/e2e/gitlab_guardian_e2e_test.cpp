@@ -28,22 +28,6 @@ const std::string k_helper = tree_helper();
 const std::string k_scrubbed_tree = "env -i " + k_helper + " setsid & env -i " + k_helper + " double-fork & " +
                                     "env -i " + k_helper + " grandchild & wait";
 
-void wait_all_ready(ChildProcess& driver, std::size_t helpers) {
-  REQUIRE(eventually(
-      [&] {
-        (void)driver.wait_for_output("\x01never", milliseconds(50));
-        return count(driver.so_far().out, "all-ready") == helpers;
-      },
-      milliseconds(30'000)));
-}
-
-void kill_leftovers(const std::vector<int>& pids) {
-  for (int pid : surviving(pids)) {
-    if (const auto p = jobwarden::platform::read_proc_stat(pid)) ::kill(-p->pgid, SIGKILL);
-    ::kill(pid, SIGKILL);
-  }
-}
-
 }  // namespace
 
 TEST_CASE("gitlab run SIGKILLed mid-stage: its guardian kills the job's tree, no cleanup needed") {
@@ -51,7 +35,7 @@ TEST_CASE("gitlab run SIGKILLed mid-stage: its guardian kills the job's tree, no
   GitlabRunnerEmulator gl;
   gl.config();
   auto driver = gl.start_stage("build_script", k_scrubbed_tree);
-  wait_all_ready(*driver, 3);
+  REQUIRE(all_helpers_ready(*driver, 3, milliseconds(30'000)));
   const int jw_pid = driver->pid();
   CHECK(leaves_of(parent, jw_pid).size() == 1);
   driver->send_group_signal(SIGKILL);  // the runner's force kill: the step's own sessions are not in that group
@@ -68,7 +52,7 @@ TEST_CASE("gitlab cleanup after a SIGKILLed run and guardian removes the leaf an
   GitlabRunnerEmulator gl;
   gl.config();
   auto driver = gl.start_stage("build_script", k_scrubbed_tree);
-  wait_all_ready(*driver, 3);
+  REQUIRE(all_helpers_ready(*driver, 3, milliseconds(30'000)));
   const int jw_pid = driver->pid();
   REQUIRE(kill_guardian_of(jw_pid));  // it dies too (a kill of the runner's whole cgroup)
   driver->send_group_signal(SIGKILL);

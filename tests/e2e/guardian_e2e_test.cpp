@@ -35,12 +35,7 @@ std::string admin_config(const TempDir& dir, const std::string& cgroup) {
 std::unique_ptr<ChildProcess> start_tree(const std::string& admin) {
   auto jw = std::make_unique<ChildProcess>(
       jw_run({"--admin-config", admin, "--timeout", "5m"}, {"/bin/sh", "-c", k_tree}));
-  REQUIRE(eventually(
-      [&] {
-        (void)jw->wait_for_output("\x01never", milliseconds(50));
-        return count(jw->so_far().out, "all-ready") == 3;
-      },
-      milliseconds(30'000)));
+  REQUIRE(all_helpers_ready(*jw, 3, milliseconds(30'000)));
   return jw;
 }
 
@@ -53,15 +48,6 @@ std::vector<int> kill_jobwarden(ChildProcess& jw) {
   const auto r = jw.wait(milliseconds(10'000));
   CHECK(r.term_signal == SIGKILL);
   return pids;
-}
-
-// When a check failed: the whole test tree goes (the helpers' mains never
-// announce themselves; they share a process group with an announced member).
-void kill_leftovers(const std::vector<int>& pids) {
-  for (int pid : surviving(pids)) {
-    if (const auto p = jobwarden::platform::read_proc_stat(pid)) ::kill(-p->pgid, SIGKILL);
-    ::kill(pid, SIGKILL);
-  }
 }
 
 }  // namespace

@@ -11,6 +11,9 @@
 #include <vector>
 
 #include "executor/platform/proc_tree.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/proc_check.hpp"
+#include "tests/support/text_match.hpp"
 
 namespace jobwarden::testing {
 
@@ -68,6 +71,27 @@ inline std::vector<std::string> leaves_of(const std::string& parent, int jobward
 }  // namespace jobwarden::testing
 
 namespace jobwarden::testing {
+
+// When a check failed: whatever is left of a test tree goes, the helpers'
+// mains too (they never announce themselves; they share a process group
+// with an announced member).
+inline void kill_leftovers(const std::vector<int>& pids) {
+  for (int pid : surviving(pids)) {  // still the helper: never a reused pid's group
+    if (const auto p = platform::read_proc_stat(pid)) ::kill(-p->pgid, SIGKILL);
+    ::kill(pid, SIGKILL);
+  }
+}
+
+// Reads `process`'s output until `helpers` jw-tree-helpers have printed
+// all-ready (the readiness handshake of a tree of several helpers).
+inline bool all_helpers_ready(ChildProcess& process, std::size_t helpers, std::chrono::milliseconds limit) {
+  return eventually(
+      [&] {
+        (void)process.wait_for_output("\x01never", std::chrono::milliseconds(50));
+        return count(process.so_far().out, "all-ready") == helpers;
+      },
+      limit);
+}
 
 // SIGKILLs the guardian of jobwarden `jobwarden_pid` (found within a
 // generous limit) and waits until it is gone: for the cases where the
