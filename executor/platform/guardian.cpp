@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <poll.h>
@@ -18,9 +19,31 @@
 namespace jobwarden::platform {
 namespace {
 
-// How long a normal end waits for the guardian to leave after the goodbye
+// How long jobwarden's exit waits for a guardian to leave after the goodbye
 // before it is SIGKILLed (it only has to wake up and _exit).
 constexpr int k_goodbye_patience_ms = 200;
+
+// Guardians told goodbye, reaped when jobwarden exits (atexit): by then
+// the report, the metrics and the alert have given them time to leave, so
+// jobwarden rarely waits for one to get a CPU on a loaded host; and
+// jobwarden never exits before its guardian (a guardian left to a CI's
+// subreaper could stay a zombie there).
+std::vector<int>& goodbyes() {
+  static std::vector<int> pidfds;
+  return pidfds;
+}
+
+void reap_guardians_at_exit() {
+  for (int pidfd : goodbyes()) {
+    pollfd p{pidfd, POLLIN, 0};
+    if (::poll(&p, 1, k_goodbye_patience_ms) != 1) {
+      (void)::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0U);
+    }
+    reap_pidfd(pidfd);  // ECHILD when a runner's reaper got it first
+    ::close(pidfd);
+  }
+  goodbyes().clear();
+}
 
 }  // namespace
 
@@ -100,11 +123,14 @@ Guardian::~Guardian() {
   send(k_guardian_goodbye);
   m_socket.reset();
   if (m_pidfd.valid()) {
-    pollfd p{m_pidfd.get(), POLLIN, 0};
-    if (::poll(&p, 1, k_goodbye_patience_ms) != 1) {
-      (void)::syscall(SYS_pidfd_send_signal, m_pidfd.get(), SIGKILL, nullptr, 0U);
+    // The list first: exit handlers run in reverse order of registration, so
+    // the reaper runs while the list still exists.
+    static const bool registered = (goodbyes(), std::atexit(reap_guardians_at_exit) == 0);
+    if (registered) {
+      goodbyes().push_back(m_pidfd.release());
+    } else {
+      reap_pidfd(m_pidfd.get());
     }
-    reap_pidfd(m_pidfd.get());  // ECHILD when the runner's reaper got it first
   }
   m_pidfd.reset();
   m_pid = 0;

@@ -38,7 +38,10 @@ class Guardian {
   // Forks the guardian (once). Stays invalid (valid() false) when the kernel
   // refuses the socketpair or the fork; jobwarden then runs without.
   void start();
-  ~Guardian();  // goodbye, then reaps it (SIGKILL after 200 ms if it does not go)
+  // Goodbye: the guardian exits at once. It is reaped when jobwarden exits
+  // (atexit; SIGKILLed if it has not gone 200 ms later), so jobwarden never
+  // leaves it behind and rarely waits for it.
+  ~Guardian();
 
   bool valid() const { return m_socket.valid(); }
   int pid() const { return m_pid; }
