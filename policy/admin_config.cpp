@@ -228,9 +228,9 @@ AdminLoadResult load_admin_config_file(const std::string& path) {
     if (status.type() == std::filesystem::file_type::not_found) {
       return AdminLoadResult{AdminConfig{}, {}};
     }
-    detail::FileText file = detail::read_bounded_file(path, detail::k_admin_kind);
-    if (file.error) return {std::nullopt, {std::move(*file.error)}};
-    return load_admin_config(file.text, path);
+    const auto text = detail::read_bounded_file(path, detail::k_admin_kind);
+    if (!text) return {std::nullopt, {text.error()}};
+    return load_admin_config(*text, path);
   } catch (const std::exception& ex) {
     return {std::nullopt,
             {{path, 0, 0, std::string("cannot read the admin configuration file: ") + ex.what()}}};

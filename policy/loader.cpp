@@ -78,15 +78,14 @@ LoadResult load_policy(std::string_view yaml_text, const std::string& file_name)
   }
 }
 
-PolicyFileText read_policy_file(const std::string& path) {
-  detail::FileText file = detail::read_bounded_file(path, detail::k_policy_kind);
-  return {std::move(file.text), std::move(file.error)};
+Result<std::string, PolicyError> read_policy_file(const std::string& path) {
+  return detail::read_bounded_file(path, detail::k_policy_kind);
 }
 
 LoadResult load_policy_file(const std::string& path) {
-  PolicyFileText file = read_policy_file(path);
-  if (file.error) return {std::nullopt, {std::move(*file.error)}};
-  return load_policy(file.text, path);
+  const auto text = read_policy_file(path);
+  if (!text) return {std::nullopt, {text.error()}};
+  return load_policy(*text, path);
 }
 
 }  // namespace jobwarden::policy

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/result.hpp"
 #include "policy/model.hpp"
 
 namespace jobwarden::policy {
@@ -51,11 +52,7 @@ LoadResult load_policy(std::string_view yaml_text, const std::string& file_name)
 // The text of the policy file `path`, read bounded (at most
 // k_max_policy_bytes), or one error with line 0 saying why it was not read
 // (unreadable, a directory, larger than 1 MiB). Never throws.
-struct PolicyFileText {
-  std::string text;
-  std::optional<PolicyError> error;
-};
-PolicyFileText read_policy_file(const std::string& path);
+Result<std::string, PolicyError> read_policy_file(const std::string& path);
 
 // read_policy_file, then load_policy. Never throws.
 LoadResult load_policy_file(const std::string& path);

@@ -188,10 +188,9 @@ std::vector<PolicyError> load_document(std::string_view text, const std::string&
   return r.take_errors();
 }
 
-FileText read_bounded_file(const std::string& path, const DocumentKind& kind) {
+Result<std::string, PolicyError> read_bounded_file(const std::string& path, const DocumentKind& kind) {
   const auto unreadable = [&](const std::string& why) {
-    return FileText{{},
-                    PolicyError{path, 0, 0, "cannot read the " + str(kind.noun) + " file: " + why}};
+    return unexpected(PolicyError{path, 0, 0, "cannot read the " + str(kind.noun) + " file: " + why});
   };
   try {
     errno = 0;
@@ -202,9 +201,9 @@ FileText read_bounded_file(const std::string& path, const DocumentKind& kind) {
     if (in.bad()) return unreadable("read error (is it a directory?)");
     text.resize(static_cast<std::size_t>(in.gcount()));
     if (text.size() > k_max_policy_bytes) {
-      return {{}, PolicyError{path, 0, 0, "the " + str(kind.noun) + " file is larger than 1 MiB"}};
+      return unexpected(PolicyError{path, 0, 0, "the " + str(kind.noun) + " file is larger than 1 MiB"});
     }
-    return {std::move(text), std::nullopt};
+    return text;
   } catch (const std::exception& ex) {
     return unreadable(ex.what());
   }

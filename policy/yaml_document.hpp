@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/result.hpp"
 #include "policy/loader.hpp"
 #include "policy/yaml_reader.hpp"
 
@@ -43,10 +44,6 @@ std::vector<PolicyError> load_document(std::string_view text, const std::string&
 
 // The contents of a file of at most k_max_policy_bytes, or one error with
 // line 0 ("cannot read the policy file: ..."). Never throws.
-struct FileText {
-  std::string text;
-  std::optional<PolicyError> error;
-};
-FileText read_bounded_file(const std::string& path, const DocumentKind& kind);
+Result<std::string, PolicyError> read_bounded_file(const std::string& path, const DocumentKind& kind);
 
 }  // namespace jobwarden::policy::detail
