@@ -151,6 +151,10 @@ void read_run_as(YamlReader& r, const Entry& e, AdminConfig& c) {
   c.run_as = *text;
 }
 
+void read_no_new_privileges(YamlReader& r, const Entry& e, AdminConfig& c) {
+  if (auto b = r.boolean(e)) c.no_new_privileges = *b;
+}
+
 // --- top level --------------------------------------------------------------
 
 void read_nothing(YamlReader&, const Entry&, AdminConfig&) {}  // version: checked already
@@ -164,13 +168,14 @@ void read_gitlab(YamlReader& r, const Entry& e, AdminConfig& c) {
   read_fields(r, e.value, k_gitlab_fields, e.child_where(), c);
 }
 
-constexpr std::array<Field<AdminConfig>, 9> k_sections{{
+constexpr std::array<Field<AdminConfig>, 10> k_sections{{
     {"version", read_nothing},
     {"cgroup_parent", read_cgroup_parent},
     {"ceilings", read_ceilings},
     {"features", read_features},
     {"gitlab", read_gitlab},
     {"run_as", read_run_as},
+    {"no_new_privileges", read_no_new_privileges},
     {"metrics", read_metrics_section},
     {"alerts", read_alerts_section},
     {"secrets", read_secrets_section},

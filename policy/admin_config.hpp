@@ -83,6 +83,9 @@ struct AdminConfig {
   // The user every step runs as (a name or a numeric uid, resolved in the
   // user database when a step starts); "" = jobwarden's own user.
   std::string run_as;
+  // Steps start with PR_SET_NO_NEW_PRIVS: no setuid program (sudo, su) or
+  // file capability (ping, newuidmap) raises their privileges.
+  bool no_new_privileges = false;
   // Policy file for the runner-owned GitLab stages (get_sources, caches,
   // artifacts); "" = the embedded default policy.
   std::string runner_stages_policy;

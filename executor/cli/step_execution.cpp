@@ -34,6 +34,7 @@ std::optional<core::StepResult> execute_step(
   runner_options.subreaper = request.settings.tree_kill;
   runner_options.cgroup = admin.cgroup;
   runner_options.cgroup_parent = admin.cgroup_parent;
+  runner_options.no_new_privileges = admin.no_new_privileges;
   auto runner = platform::LinuxProcessRunner::create(runner_options);
   if (!runner && admin.cgroup == policy::CgroupMode::required &&
       runner.error().rfind("features.cgroup is required", 0) == 0) {

@@ -74,6 +74,7 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   m_events.clear();
 
   SpawnOptions spawn{request.argv, request.extra_env, -1, -1, true, request.user ? &*request.user : nullptr, {}};
+  spawn.no_new_privileges = m_options.no_new_privileges;
   if (const auto prepared = m_containment->prepare(request.memory_limit_bytes, spawn.cgroups); !prepared) {
     throw core::InternalFault("could not start the step: " + prepared.error());
   }

@@ -36,6 +36,7 @@ struct RunnerOptions {
   policy::CgroupMode cgroup = policy::CgroupMode::automatic;  // admin features.cgroup
   std::string cgroup_parent;           // admin cgroup_parent ("" = jobwarden's own cgroup)
   bool guardian = true;                // fork a guardian (guardian.hpp); only with the subreaper
+  bool no_new_privileges = false;      // admin no_new_privileges: PR_SET_NO_NEW_PRIVS for every step
 };
 
 class LinuxProcessRunner final : public core::ProcessRunner {

@@ -43,6 +43,7 @@ struct ChildPlan {
   uid_t uid;
   int join_procs_fd;     // -1, or a cgroup.procs to join (the v2 leaf when not born in it)
   int join_v1_tasks_fd;  // -1, or the v1 memory cgroup's `tasks` (the child is one thread here)
+  bool no_new_privs;
 };
 
 // Cgroup join failures travel back as a negative errno (exec failures are
@@ -59,7 +60,8 @@ bool join_cgroup(int procs_fd) { return procs_fd < 0 || ::write(procs_fd, "0", 1
 //   6. the step user's identity (admin's run_as): supplementary groups, gid,
 //      uid, in that order (after setuid nothing else could be changed), last
 //      before exec so that everything before still runs with jobwarden's rights
-//   7. execve
+//   7. PR_SET_NO_NEW_PRIVS when asked (inherited by the whole tree, never undone)
+//   8. execve
 // Only async-signal-safe calls (we are single-threaded, but the rule keeps
 // this safe if that ever changes). Never returns.
 [[noreturn]] void exec_child(const ChildPlan& p) {
@@ -95,7 +97,8 @@ bool join_cgroup(int procs_fd) { return procs_fd < 0 || ::write(procs_fd, "0", 1
       if (::getppid() != p.parent) ::_exit(125);
     }
   }
-  ::execve(p.path, p.argv, p.envp);                                 // 7
+  if (p.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0) goto fail;  // 7
+  ::execve(p.path, p.argv, p.envp);                                 // 8
 fail:
   const int e = errno;
   (void)!::write(p.report, &e, sizeof e);
@@ -198,7 +201,7 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
     exec_child({path.c_str(), argv.data(), envp.data(), o.stdout_fd, o.stderr_fd, report_write.get(),
                 o.pdeathsig, parent, o.user != nullptr ? groups.data() : nullptr, groups.size(),
                 o.user != nullptr ? o.user->gid : 0, o.user != nullptr ? o.user->uid : 0,
-                r.born_in_cgroup ? -1 : o.cgroups.procs_fd, o.cgroups.v1_tasks_fd});
+                r.born_in_cgroup ? -1 : o.cgroups.procs_fd, o.cgroups.v1_tasks_fd, o.no_new_privileges});
   }
   report_write.reset();
   int child_errno = 0;

@@ -27,6 +27,7 @@ struct SpawnOptions {
   bool pdeathsig = true;  // SIGKILL the child if jobwarden itself dies (last resort)
   const core::StepUser* user = nullptr;  // run as this user (groups, gid, uid dropped last)
   CgroupJoin cgroups;
+  bool no_new_privileges = false;  // PR_SET_NO_NEW_PRIVS, last before exec
 };
 
 struct SpawnOutcome {

@@ -170,3 +170,26 @@ TEST_CASE("run: a step run as another user still dies with a SIGKILLed jobwarden
   CHECK(eventually([&] { return surviving(pids).empty(); }, std::chrono::milliseconds(20'000)));
   for (int pid : surviving(pids)) ::kill(pid, SIGKILL);
 }
+
+TEST_CASE("run: no_new_privileges keeps a setuid-root program in a run_as step from raising it to root") {
+  if (::geteuid() != 0) return;  // switching users and a setuid-root file need root (CI runs as root)
+  const StepUserInfo u = ensure_step_user();
+  TempDir dir;
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  // A setuid-root copy of id: what sudo or any setuid helper amounts to.
+  const std::string suid_id = dir.file("suid-id");
+  fs::copy_file("/usr/bin/id", suid_id);
+  REQUIRE(::chmod(suid_id.c_str(), 04755) == 0);
+  const std::string probe = suid_id + " -u; grep '^NoNewPrivs:' /proc/self/status";
+  const std::string admin = dir.write("admin.yml", std::string("version: 1\nrun_as: ") + k_user + "\n");
+  const auto plain = run_child({k_jw, "run", "--ci", "generic", "--admin-config", admin, "--", "sh", "-c", probe});
+  CAPTURE(plain.err);
+  REQUIRE(plain.exit_code == 0);
+  CHECK(plain.out == "0\nNoNewPrivs:\t0\n");  // the default: the setuid bit works
+
+  dir.write("admin.yml", std::string("version: 1\nrun_as: ") + k_user + "\nno_new_privileges: true\n");
+  const auto nnp = run_child({k_jw, "run", "--ci", "generic", "--admin-config", admin, "--", "sh", "-c", probe});
+  CAPTURE(nnp.err);
+  CHECK(nnp.exit_code == 0);
+  CHECK(nnp.out == std::to_string(u.uid) + "\nNoNewPrivs:\t1\n");
+}

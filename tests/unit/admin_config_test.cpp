@@ -118,6 +118,7 @@ TEST_CASE("a full admin configuration sets every key") {
   CHECK(c.builds_dir_is_shared);
   CHECK(c.runner_stages_policy == "/etc/jobwarden/runner-stages.yml");
   CHECK(c.run_as == "ci-runner");
+  CHECK(c.no_new_privileges);
 }
 
 TEST_CASE("run_as takes a user name or a numeric uid, and nothing that could be an option or a path") {
