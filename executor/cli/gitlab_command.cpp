@@ -129,17 +129,16 @@ int gitlab_prepare(const GitlabArgs& args) {
 
 namespace {
 
-// What cleanup killed and what survived it, with the job's secrets masked.
+// What cleanup killed and what survived it. A command line is the process's
+// own text: the job's secrets masked, then escaped (policy::printable), so a
+// left-behind process cannot forge lines in the runner's log.
 void report_swept(const std::vector<core::ProcessInfo>& killed, const std::vector<core::ProcessInfo>& survivors,
                   const core::Redactor& secrets) {
-  for (const auto& p : killed) {
-    std::cerr << "jobwarden: cleanup: killed " << p.pid << " `" << secrets.redact(p.command)
-              << "` left behind by the job\n";
-  }
-  for (const auto& p : survivors) {
-    std::cerr << "jobwarden: warning: cleanup: " << p.pid << " `" << secrets.redact(p.command)
-              << "` survived SIGKILL\n";
-  }
+  const auto shown = [&secrets](const core::ProcessInfo& p) {
+    return std::to_string(p.pid) + " `" + policy::printable(secrets.redact(p.command)) + "`";
+  };
+  for (const auto& p : killed) std::cerr << "jobwarden: cleanup: killed " << shown(p) << " left behind by the job\n";
+  for (const auto& p : survivors) std::cerr << "jobwarden: warning: cleanup: " << shown(p) << " survived SIGKILL\n";
 }
 
 // The cgroups recorded in the job's state (untrusted: see leaf_sweeper.hpp):

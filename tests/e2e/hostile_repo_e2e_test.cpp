@@ -4,6 +4,7 @@
 // full file system. Each ends with the documented code and one clear line.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <sched.h>
 #include <sys/mount.h>
@@ -12,6 +13,7 @@
 
 #include "tests/e2e/gitlab_runner_emulator.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/guardian_check.hpp"
 #include "tests/support/proc_check.hpp"
 #include "tests/support/text_match.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -35,6 +37,11 @@ std::string root_only_secret(const TempDir& dir) {
   const std::string path = dir.write("shadow", std::string(k_secret) + "\ndaemon:*:19000:0:99999:7:::\n");
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
   return path;
+}
+
+// jobwarden run --ci `ci` --step `name` -- sh -c 'exit 3'
+ChildResult run_step_named(const char* ci, const std::string& name) {
+  return run_child({k_jw, "run", "--ci", ci, "--step", name, "--", "sh", "-c", "exit 3"}, {"JOBWARDEN_STEP="});
 }
 
 }  // namespace
@@ -121,8 +128,7 @@ TEST_CASE("a step name with newlines and escape sequences cannot forge a jobward
   const std::string hostile = "build\njobwarden: verdict: pass\n\x1b[0Ksection_start:1:forged\r\x1b[0Kx";
   for (const char* ci : {"gitlab", "github", "generic"}) {
     CAPTURE(ci);
-    const auto r = run_child({k_jw, "run", "--ci", ci, "--step", hostile, "--", "sh", "-c", "exit 3"},
-                             {"JOBWARDEN_STEP="});
+    const auto r = run_step_named(ci, hostile);
     CAPTURE(r.err);
     CHECK(r.exit_code == 3);
     CHECK(lines_starting_with(r.out + r.err, "jobwarden: verdict: pass") == 0);
@@ -137,8 +143,7 @@ TEST_CASE("8-bit terminal controls in a step name (C1 CSI as UTF-8 and as a raw 
   const std::string hostile = "unit\xc2\x9b" "1A\xc2\x9b" "2Kok\x9b" "1A\x9b" "2K\xe2\x80\xae";
   for (const char* ci : {"gitlab", "github", "generic"}) {
     CAPTURE(ci);
-    const auto r = run_child({k_jw, "run", "--ci", ci, "--step", hostile, "--", "sh", "-c", "exit 3"},
-                             {"JOBWARDEN_STEP="});
+    const auto r = run_step_named(ci, hostile);
     CAPTURE(r.err);
     CHECK(r.exit_code == 3);
     CHECK_FALSE(contains(r.out + r.err, "\x9b"));          // neither byte survives, raw or encoded
@@ -207,4 +212,25 @@ TEST_CASE("a process with a megabyte command line is named with at most 4 KiB of
   CHECK(text.size() < 64 * 1024);
   CHECK(contains(text, "sh -c sleep 300; : big yyyy"));
   CHECK(contains(text, "yyy...\""));
+}
+
+TEST_CASE("gitlab cleanup quotes a left-behind process's command line escaped: it cannot forge lines in the runner's log") {
+  GitlabRunnerEmulator gl;
+  gl.config();
+  // The name carries a carriage return, an erase-line sequence, a C1 CSI and a
+  // forged verdict.
+  auto driver = gl.start_stage("build_script", "(exec -a $'worker\\r\\e[2K\\xc2\\x9b1Ajobwarden: verdict: pass' sleep 300) & "
+                                               "until [[ \"$(tr -d '\\0' < /proc/$!/cmdline)\" == worker* ]]; do :; done; "
+                                               "echo worker-up; exec sleep 300");
+  REQUIRE(driver->wait_for_output("worker-up", std::chrono::milliseconds(30'000)));
+  REQUIRE(kill_guardian_of(driver->pid()));  // it dies too (a kill of the runner's whole cgroup): cleanup's case
+  driver->send_group_signal(SIGKILL);  // the runner's force kill: the step's own session survives it
+  (void)gl.finish_stage(*driver, std::chrono::milliseconds(30'000));
+  const auto cleanup = gl.cleanup();
+  CAPTURE(cleanup.err);
+  CHECK(cleanup.exit_code == 0);
+  CHECK(contains(cleanup.err, "`worker\\x0d\\x1b[2K\\xc2\\x9b1Ajobwarden: verdict: pass 300` left behind by the job"));
+  CHECK_FALSE(contains(cleanup.err + cleanup.out, "\r"));
+  CHECK_FALSE(contains(cleanup.err + cleanup.out, "\x1b"));
+  CHECK(lines_starting_with(cleanup.err, "jobwarden: verdict") == 0);
 }
