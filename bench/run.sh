@@ -92,3 +92,6 @@ PY
 survivors=$( (timeout 2s "$HELPER" wide 500 >/dev/null || true; pgrep -c -f "jw-tree-helper wide" || true) | tail -1)
 echo "| GNU timeout 2s on the same tree | leaves $survivors setsid'd members running |" | tee -a "$OUT/kill_tree.md"
 pkill -KILL -f "jw-tree-helper wide" || true
+
+echo "## 6-7. A 1000-process tree in a cgroup leaf: supervision CPU, grace end -> empty tree"
+bench/tree_cost.sh "$JW" "$HELPER"

@@ -56,10 +56,14 @@ std::string format_kib(long kib) {
 
 std::string describe_processes(const std::vector<ProcessInfo>& procs, std::size_t max_named, const Redactor* secrets) {
   std::string out = plural(procs.size(), "process", "processes");
-  for (std::size_t i = 0; i < procs.size() && i < max_named; ++i) {
-    out += (i == 0 ? ": " : ", ") + describe_one(procs[i], secrets);
+  std::size_t named = 0;
+  for (const ProcessInfo& p : procs) {
+    if (named == max_named) break;
+    if (p.command.empty()) continue;  // counted, not named (ProcessInfo::command)
+    out += (named == 0 ? ": " : ", ") + describe_one(p, secrets);
+    ++named;
   }
-  if (procs.size() > max_named) out += ", and " + std::to_string(procs.size() - max_named) + " more";
+  if (named > 0 && named < procs.size()) out += ", and " + std::to_string(procs.size() - named) + " more";
   return out;
 }
 

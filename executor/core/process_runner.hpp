@@ -49,8 +49,10 @@ struct ProcessInfo {
   int ppid = 0;
   int pgid = 0;
   int sid = 0;
-  char state = '?';          // /proc state letter: R S D T Z ...
-  std::string command;       // command line, or [comm] when it has none
+  char state = '?';          // /proc state letter: R S D T Z ...; '?' when not read
+  std::string command;       // command line, or [comm] when it has none; "" when not
+                             // read (a large tree in a cgroup is counted, and only
+                             // some of its members are named: CgroupContainment)
 };
 
 struct RunnerEvent {

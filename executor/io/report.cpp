@@ -22,7 +22,7 @@ ordered_json processes_json(const std::vector<core::ProcessInfo>& procs) {
   ordered_json list = ordered_json::array();
   for (const auto& p : procs) {
     list.push_back({{"pid", p.pid}, {"pgid", p.pgid}, {"sid", p.sid}, {"state", std::string(1, p.state)},
-                    {"command", p.command}});
+                    {"command", p.command.empty() ? ordered_json(nullptr) : ordered_json(p.command)}});
   }
   return list;
 }

@@ -89,6 +89,7 @@ core::Result<Discovered, std::string> discover(const std::string& cgroup_parent)
   const bool has_kill = probed->has_kill;
   Discovered d;
   d.plan.v2_parent = dir;
+  d.plan.cgroup_kill = has_kill;
   d.how = "cgroup v2 leaf per attempt under " + dir + " (" +
           (cgroup_parent.empty() ? "jobwarden's own cgroup" : "cgroup_parent of the admin configuration") + "), " +
           (has_kill ? "killed by cgroup.kill" : "killed by freeze + SIGKILL (no cgroup.kill)") + "; ";
@@ -117,6 +118,41 @@ void remove_stale_leaves(const std::string& dir) {
     if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) (void)::rmdir((dir + "/" + name).c_str());
   }
   ::closedir(d);
+}
+
+// The job log names 25 members of a signal's targets and 25 escapees.
+constexpr std::size_t k_named_of_each = 25;
+
+// The members `pids` as the log and the report show them, read cheaply:
+// every member's process group and session from getpgid/getsid (no /proc),
+// the state and command line from /proc for the first k_named_of_each of
+// the step's own process group and of those that left it; the others are
+// counted, not named (command ""). Each /proc/PID file read leaves dentries
+// that the kernel must drop again when the process is reaped: reading two
+// files for every member of a 1000-process tree, at SIGTERM and again at
+// SIGKILL, made most of the time from the end of the grace to an empty tree
+// (bench/RESULTS.md).
+std::vector<core::ProcessInfo> describe_members(const std::vector<int>& pids, int step_pgid) {
+  std::vector<core::ProcessInfo> out;
+  out.reserve(pids.size());
+  std::size_t named_in_group = 0, named_escaped = 0;
+  for (int pid : pids) {
+    const pid_t pgid = ::getpgid(pid);
+    const pid_t sid = ::getsid(pid);
+    if (pgid < 0 || sid < 0) continue;  // gone since cgroup.procs was read
+    core::ProcessInfo info{pid, 0, pgid, sid, '?', ""};
+    std::size_t& named = pgid == step_pgid ? named_in_group : named_escaped;
+    if (named < k_named_of_each) {
+      const auto p = read_proc_stat(pid);
+      if (!p || p->state == 'Z' || p->state == 'X') continue;  // exited since cgroup.procs was read
+      info.ppid = p->ppid;
+      info.state = p->state;
+      info.command = command_line(pid, p->comm);
+      ++named;
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
 }
 
 }  // namespace
@@ -151,17 +187,10 @@ core::Status<std::string> CgroupContainment::prepare(std::optional<unsigned long
   return core::Ok{};
 }
 
-void CgroupContainment::started(int /*main_pid*/) {}
+void CgroupContainment::started(int main_pid) { m_main_pid = main_pid; }
 
 std::vector<core::ProcessInfo> CgroupContainment::members() {
-  std::vector<core::ProcessInfo> out;
-  if (!m_leaf) return out;
-  for (int pid : m_leaf->pids()) {
-    const auto p = read_proc_stat(pid);
-    if (!p || p->state == 'Z' || p->state == 'X') continue;
-    out.push_back({p->pid, p->ppid, p->pgid, p->sid, p->state, command_line(p->pid, p->comm)});
-  }
-  return out;
+  return m_leaf ? describe_members(m_leaf->pids(), m_main_pid) : std::vector<core::ProcessInfo>{};
 }
 
 std::vector<int> CgroupContainment::member_pids() { return m_leaf ? m_leaf->pids() : std::vector<int>{}; }

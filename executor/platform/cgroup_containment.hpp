@@ -44,14 +44,13 @@ class CgroupContainment final : public Containment {
   std::optional<LeafPlacement> leaf_placement() const override;
   void end_attempt() override;
 
-  const CgroupLeaf* leaf() const { return m_leaf ? &*m_leaf : nullptr; }
-
  private:
   CgroupPlan m_plan;
   std::string m_how;
   std::optional<CgroupLeaf> m_leaf;
   std::vector<CgroupLeaf> m_stuck;  // leaves a survivor kept busy; retried at the end
   std::unordered_set<int> m_foreign;
+  int m_main_pid = 0;  // the step's process group is the main process's
   int m_attempt = 0;
 };
 

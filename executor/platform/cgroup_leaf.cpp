@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,22 @@ std::optional<unsigned long long> read_number(const std::string& path) {
 }
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+// Waits (at most ~100 ms) for cgroup.events "frozen 1"; the kernel signals
+// each change of cgroup.events to poll() as POLLPRI.
+void wait_until_frozen(const std::string& dir) {
+  const std::string events = dir + "/cgroup.events";
+  UniqueFd fd(::open(events.c_str(), O_RDONLY | O_CLOEXEC));
+  for (int round = 0; round < 50 && fd.valid(); ++round) {
+    char buf[256];
+    const ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+    if (n <= 0) return;
+    buf[n] = '\0';
+    if (keyed_value(buf, "frozen").value_or(0) != 0) return;
+    pollfd p{fd.get(), POLLPRI, 0};
+    (void)::poll(&p, 1, 2);
+  }
+}
 
 }  // namespace
 
@@ -60,6 +77,7 @@ core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan,
   const std::string v2 = plan.v2_parent + "/" + name;
   if (::mkdir(v2.c_str(), 0755) != 0) return core::unexpected(errno_text("mkdir " + v2));
   leaf.m_v2 = v2;
+  leaf.m_cgroup_kill = plan.cgroup_kill;
   core::Status<std::string> made = core::Ok{};
   if (!plan.v1_memory_parent.empty()) {
     const std::string v1 = plan.v1_memory_parent + "/" + name;
@@ -101,30 +119,36 @@ bool cgroup_populated(const std::string& dir) {
 
 bool CgroupLeaf::populated() const { return cgroup_populated(m_v2); }
 
-bool CgroupLeaf::has_kill() const { return ::access((m_v2 + "/cgroup.kill").c_str(), F_OK) == 0; }
-
-// Without cgroup.kill, a frozen cgroup cannot fork between our read of
-// cgroup.procs and the kills; SIGKILL reaches frozen tasks.
-void kill_cgroup(const std::string& dir) {
-  if (write_cgroup_file(dir + "/cgroup.kill", "1")) return;
+// Without cgroup.kill: once the cgroup is frozen nothing in it can fork
+// between our read of cgroup.procs and the kills (freezing takes effect
+// task by task: cgroup.events says "frozen 1" when it is complete; a task
+// forked before that is found by the next sweep). SIGKILL reaches frozen
+// tasks.
+void kill_cgroup(const std::string& dir, bool use_cgroup_kill) {
+  if (use_cgroup_kill && write_cgroup_file(dir + "/cgroup.kill", "1")) return;
   const bool frozen = write_cgroup_file(dir + "/cgroup.freeze", "1").ok();
+  if (frozen) wait_until_frozen(dir);
   for (int pid : parse_pid_list(read_text(dir + "/cgroup.procs"))) (void)::kill(pid, SIGKILL);
   if (frozen) (void)write_cgroup_file(dir + "/cgroup.freeze", "0");
 }
 
-void CgroupLeaf::kill() const { kill_cgroup(m_v2); }
+void CgroupLeaf::kill() const { kill_cgroup(m_v2, m_cgroup_kill); }
 
-std::optional<unsigned long long> CgroupLeaf::oom_kills() const {
-  if (const auto v = keyed_value(read_text(m_v2 + "/memory.events"), "oom_kill")) return v;
-  if (m_v1_memory.empty()) return std::nullopt;
-  return keyed_value(read_text(m_v1_memory + "/memory.oom_control"), "oom_kill");
+std::optional<unsigned long long> read_oom_kills(const std::string& v2_dir, const std::string& v1_memory_dir) {
+  if (const auto v = keyed_value(read_text(v2_dir + "/memory.events"), "oom_kill")) return v;
+  if (v1_memory_dir.empty()) return std::nullopt;
+  return keyed_value(read_text(v1_memory_dir + "/memory.oom_control"), "oom_kill");
 }
 
-std::optional<unsigned long long> CgroupLeaf::peak_memory() const {
-  if (const auto v = read_number(m_v2 + "/memory.peak")) return v;
-  if (m_v1_memory.empty()) return std::nullopt;
-  return read_number(m_v1_memory + "/memory.max_usage_in_bytes");
+std::optional<unsigned long long> read_peak_memory(const std::string& v2_dir, const std::string& v1_memory_dir) {
+  if (const auto v = read_number(v2_dir + "/memory.peak")) return v;
+  if (v1_memory_dir.empty()) return std::nullopt;
+  return read_number(v1_memory_dir + "/memory.max_usage_in_bytes");
 }
+
+std::optional<unsigned long long> CgroupLeaf::oom_kills() const { return read_oom_kills(m_v2, m_v1_memory); }
+
+std::optional<unsigned long long> CgroupLeaf::peak_memory() const { return read_peak_memory(m_v2, m_v1_memory); }
 
 std::optional<unsigned long long> CgroupLeaf::cpu_usage_usec() const {
   return keyed_value(read_text(m_v2 + "/cpu.stat"), "usage_usec");

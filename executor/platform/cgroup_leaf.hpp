@@ -18,6 +18,9 @@ struct CgroupPlan {
   std::string v2_parent;         // directory that receives the v2 leaves
   bool v2_memory = false;        // the memory controller is enabled for them
   std::string v1_memory_parent;  // directory for v1 memory leaves ("" = none)
+  // cgroup.kill exists (Linux >= 5.14; the probe leaf at start says so).
+  // false: kill() freezes the leaf, SIGKILLs each member and thaws it.
+  bool cgroup_kill = true;
 };
 
 class CgroupLeaf {
@@ -39,13 +42,13 @@ class CgroupLeaf {
 
   std::vector<int> pids() const;  // cgroup.procs: live members (zombies have left)
   bool populated() const;         // cgroup.events "populated"
-  bool has_kill() const;          // cgroup.kill exists (Linux >= 5.14)
-  // SIGKILLs every member at once: cgroup.kill, else freeze, kill each, thaw.
+  // SIGKILLs every member at once: kill_cgroup, with cgroup.kill only when
+  // the plan says the kernel has it.
   void kill() const;
 
   // Evidence, when the files exist.
-  std::optional<unsigned long long> oom_kills() const;       // memory.events / memory.oom_control
-  std::optional<unsigned long long> peak_memory() const;     // memory.peak / memory.max_usage_in_bytes
+  std::optional<unsigned long long> oom_kills() const;       // read_oom_kills
+  std::optional<unsigned long long> peak_memory() const;     // read_peak_memory
   std::optional<unsigned long long> cpu_usage_usec() const;  // cpu.stat usage_usec
 
   // rmdir of both cgroups; false (and both kept) while a member remains.
@@ -55,6 +58,7 @@ class CgroupLeaf {
   CgroupLeaf() = default;
   std::string m_v2;
   std::string m_v1_memory;
+  bool m_cgroup_kill = true;
   UniqueFd m_dir, m_procs, m_v1_tasks;
 };
 
@@ -62,11 +66,23 @@ class CgroupLeaf {
 core::Status<std::string> write_cgroup_file(const std::string& path, const std::string& text);
 
 // SIGKILLs every member of the cgroup directory `dir` at once: cgroup.kill
-// (Linux >= 5.14), else freeze, kill each member, thaw. CgroupLeaf::kill and
-// the guardian.
-void kill_cgroup(const std::string& dir);
+// (Linux >= 5.14; tried unless `use_cgroup_kill` is false), else freeze,
+// kill each member, thaw. CgroupLeaf::kill and the guardian.
+void kill_cgroup(const std::string& dir, bool use_cgroup_kill = true);
+
 // cgroup.events "populated" of a v2 directory; for a v1 one (no
 // cgroup.events), whether its cgroup.procs lists anyone.
 bool cgroup_populated(const std::string& dir);
+
+// The kernel's OOM-kill count for an attempt's cgroups: the v2 leaf's
+// memory.events "oom_kill" where the v2 memory controller is enabled for
+// it, else the v1 memory cgroup's memory.oom_control "oom_kill" (hybrid
+// hosts; `v1_memory_dir` "" = none); empty when neither file says. A leaf
+// is new for every attempt, so any count above 0 moved during it.
+std::optional<unsigned long long> read_oom_kills(const std::string& v2_dir, const std::string& v1_memory_dir);
+
+// The attempt's peak memory: memory.peak (v2), else the v1 cgroup's
+// memory.max_usage_in_bytes; empty when neither exists.
+std::optional<unsigned long long> read_peak_memory(const std::string& v2_dir, const std::string& v1_memory_dir);
 
 }  // namespace jobwarden::platform

@@ -17,7 +17,8 @@ struct ReapedChild {
   long max_rss_kib = 0;     // ru_maxrss
 };
 
-// Reaps every child that has exited, in order, without blocking.
+// Reaps every child that has exited, in order, without blocking. Without
+// `before_reap` (nothing to read from zombies) the peek is left out.
 void reap_exited_children(const std::function<void(int pid)>& before_reap,
                           const std::function<void(const ReapedChild&)>& on_reaped);
 

@@ -113,10 +113,13 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   return result;
 }
 
-// Reaps every zombie child: the meter reads its CPU wait first, then its
-// rusage is added up; the main process's end becomes an event.
+// Reaps every zombie child: the meter reads its CPU wait first (only
+// without a cgroup leaf, whose counters lose nothing), then its rusage is
+// added up; the main process's end becomes an event.
 void LinuxProcessRunner::reap_all() {
-  reap_exited_children([&](int pid) { m_meter.observe(pid); },
+  std::function<void(int)> observe;
+  if (m_meter.observes_zombies()) observe = [&](int pid) { m_meter.observe(pid); };
+  reap_exited_children(observe,
                        [&](const ReapedChild& child) {
                          if (!m_containment->claim_reaped(child.pid)) return;  // foreign: no usage, no event
                          m_meter.reaped(child);

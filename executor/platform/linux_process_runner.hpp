@@ -59,8 +59,6 @@ class LinuxProcessRunner final : public core::ProcessRunner {
 
   // Relays what the step has written so far (see OutputRelay::relay_available).
   void relay_pending() { m_relay.relay_available(); }
-  // Whether the step gets one pipe for stdout and stderr (ours are one description).
-  bool merged_output() const { return m_relay.merged(); }
 
   // Last resort for internal faults: SIGKILL every member and reap them,
   // for at most `budget`. Returns true when the tree is empty.

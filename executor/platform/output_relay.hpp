@@ -68,8 +68,6 @@ class OutputRelay {
   // preceded it. Bounded, like service().
   void relay_available();
 
-  bool merged() const { return m_merged; }
-
   // The last `tail_capacity` bytes relayed since the previous call, and resets.
   std::string take_tail();
   unsigned long long bytes() const { return m_bytes; }

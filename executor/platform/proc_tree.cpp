@@ -128,12 +128,4 @@ std::vector<ProcStat> descendants(int root, int also_session) {
   return out;
 }
 
-std::vector<core::ProcessInfo> tree_of(int root, int also_session) {
-  std::vector<core::ProcessInfo> out;
-  for (const ProcStat& p : descendants(root, also_session)) {
-    out.push_back({p.pid, p.ppid, p.pgid, p.sid, p.state, command_line(p.pid, p.comm)});
-  }
-  return out;
-}
-
 }  // namespace jobwarden::platform

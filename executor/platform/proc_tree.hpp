@@ -36,9 +36,6 @@ std::vector<ProcStat> scan_processes();
 // `also_session` (0: none), from one /proc pass, parents before children.
 std::vector<ProcStat> descendants(int root, int also_session);
 
-// The same, with command lines, for logs and reports.
-std::vector<core::ProcessInfo> tree_of(int root, int also_session);
-
 // The pids of our descendants right now; empty without a /proc scan when we
 // have no child at all (the usual case at start).
 std::unordered_set<int> existing_descendants();

@@ -31,10 +31,6 @@ bool CpuWaitTracker::observe_process(int pid) {
   return any;
 }
 
-void CpuWaitTracker::observe_processes(const std::vector<int>& pids) {
-  for (int pid : pids) observe_process(pid);
-}
-
 // run_delay only grows during a task's life; a smaller value under a known
 // tid means the tid now belongs to a new task, so the old total is retired.
 void CpuWaitTracker::record(int tid, unsigned long long run_delay_ns) {

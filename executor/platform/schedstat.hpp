@@ -13,7 +13,6 @@
 
 #include <optional>
 #include <unordered_map>
-#include <vector>
 
 namespace jobwarden::platform {
 
@@ -21,7 +20,6 @@ class CpuWaitTracker {
  public:
   // Reads every thread of `pid`. Returns false when schedstat is unavailable.
   bool observe_process(int pid);
-  void observe_processes(const std::vector<int>& pids);
 
   bool available() const { return m_available; }
   double total_seconds() const;

@@ -55,6 +55,8 @@ class UsageMeter {
   void observe(int pid) {
     if (m_leaf.empty()) m_cpu_wait.observe_process(pid);
   }
+  // Whether observe() wants to see zombies before they are reaped.
+  bool observes_zombies() const { return m_leaf.empty(); }
 
   // The running attempt's CPU now. With a leaf: its cpu.stat and the
   // windows so far. Without: reaped members by their rusage, the live ones

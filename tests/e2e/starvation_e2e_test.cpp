@@ -69,6 +69,24 @@ TEST_CASE("deprivation: a burst of 300 sleeping children on a quiet host is not 
   if (host_was_quiet(a)) CHECK(a["starved"] == false);
 }
 
+TEST_CASE("deprivation: a fork storm on a quiet host waits behind itself: a timeout, not starved") {
+  // Four loops, each forking short-lived children until the deadline: the
+  // step's own tasks queue behind each other (summed run-queue waits of
+  // several times the wall), and nobody else wants the CPUs.
+  std::string log;
+  const json a = run_timed_out(
+      "3s", {"bash", "-c", "for i in 1 2 3 4; do (while :; do /bin/true; done) & done; wait"}, log);
+  CAPTURE(log);
+  CHECK(a["outcome"] == "timeout");
+  REQUIRE_FALSE(a["lost_cpu_seconds"].is_null());
+  CHECK(a["cpu_wait_seconds"].get<double>() > 0.0);  // it did wait for a CPU, behind itself
+  CHECK(a["processes_killed"].size() >= 5);           // the loops and whatever they had forked
+  if (!host_was_quiet(a)) return;
+  CHECK(a["starved"] == false);
+  CHECK(a["cpu_share"].get<double>() >= 0.5);
+  CHECK(contains(log, ": timeout ("));
+}
+
 TEST_CASE("deprivation: four spinners on the host's CPUs wait behind each other and are not starved") {
   std::string log;
   const json a = run_timed_out("2s", {"bash", "-c", "for i in 1 2 3 4; do \"$0\" spin & done; wait", k_helper}, log);

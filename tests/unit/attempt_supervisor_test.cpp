@@ -240,3 +240,22 @@ TEST_CASE("a first cancel during the cleanup after the main process ended keeps 
   CHECK(rec.cancel_signal == 15);
   CHECK(h.log_sink.all().find("while cleaning up: the grace period goes on") != std::string::npos);
 }
+
+TEST_CASE("the kernel's OOM count for the attempt's cgroup decides oom, and a SIGKILL with the count at 0 stays signal") {
+  for (const unsigned long long kills : {1ULL, 0ULL}) {
+    CAPTURE(kills);
+    Harness h;
+    AttemptScript s = exits_after(Millis{800}, 0);
+    s.exit_code.reset();
+    s.term_signal = 9;  // SIGKILL, not sent by jobwarden
+    s.usage.oom_kills = kills;
+    const auto rec = h.run(s);
+    CHECK(rec.ending.oom_killed == (kills > 0));
+    CHECK(rec.outcome == (kills > 0 ? Outcome::oom : Outcome::signal));
+  }
+  Harness h;  // no memory controller: no count at all, no oom
+  AttemptScript s = exits_after(Millis{800}, 0);
+  s.exit_code.reset();
+  s.term_signal = 9;
+  CHECK(h.run(s).outcome == Outcome::signal);
+}

@@ -18,6 +18,19 @@ TEST_CASE("long process lists are counted past the named ones") {
   CHECK(text == "30 processes: 100 `w`, 101 `w`, 102 `w`, and 27 more");
 }
 
+TEST_CASE("members that were counted but not named are counted, never shown as nameless") {
+  std::vector<ProcessInfo> procs;
+  for (int i = 0; i < 30; ++i) procs.push_back({100 + i, 1, 1, 1, '?', i % 3 == 0 ? "w" : ""});
+  CHECK(core::describe_processes(procs, 3) == "30 processes: 100 `w`, 103 `w`, 106 `w`, and 27 more");
+  CHECK(core::describe_processes(procs) == "30 processes: " + [] {
+          std::string named;
+          for (int i = 0; i < 30; i += 3) named += (i == 0 ? "" : ", ") + std::to_string(100 + i) + " `w`";
+          return named;
+        }() + ", and 20 more");
+  const std::vector<ProcessInfo> unnamed = {{7, 1, 1, 1, '?', ""}, {8, 1, 1, 1, '?', ""}};
+  CHECK(core::describe_processes(unnamed) == "2 processes");
+}
+
 TEST_CASE("commands render like a shell would read them") {
   CHECK(core::render_command({"make", "-j2", "test"}) == "make -j2 test");
   CHECK(core::render_command({"bash", "-c", "echo 'hi' && exit 3"}) == "bash -c 'echo '\\''hi'\\'' && exit 3'");

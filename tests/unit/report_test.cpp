@@ -29,7 +29,7 @@ core::StepResult sample_result() {
   a.starvation.starved = true;
   a.starvation.cpu_share = 0.25;
   a.signals.push_back({"SIGTERM", "timeout 2s reached", 2.0, {{10, 1, 10, 10, 'S', "sleep 9"}}});
-  a.signalled = {{10, 1, 10, 10, 'S', "sleep 9"}};
+  a.signalled = {{10, 1, 10, 10, 'S', "sleep 9"}, {11, 10, 11, 11, '?', ""}};
   res.attempts = {a};
   policy::Decision d;
   d.retry = true;
@@ -69,6 +69,9 @@ TEST_CASE("the report carries the schema, the verdict and every attempt's eviden
   CHECK(a["backoff_seconds"] == 5.0);
   CHECK(a["signals_sent"][0]["targets"] == 1);
   CHECK(a["processes_killed"][0]["command"] == "sleep 9");
+  CHECK(a["processes_killed"][1]["pgid"] == 11);  // counted, not named: no command read
+  CHECK(a["processes_killed"][1]["state"] == "?");
+  CHECK(a["processes_killed"][1]["command"].is_null());
 }
 
 TEST_CASE("policy hashes are stable and differ for different text") {

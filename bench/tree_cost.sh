@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# What a large tree costs jobwarden, in a cgroup leaf (run as root):
+#   6. jobwarden's own CPU while it supervises 1000 sleeping processes for 10 s
+#      (perf stat --no-inherit -p: its task-clock only, not the step's);
+#   7. grace end -> empty tree: 1000 processes ignoring SIGTERM, every 4th in a
+#      session of its own (jw-tree-helper --ignore-term wide 1000), grace 1 s.
+#      From the report: total_seconds - (the SIGTERM's at_seconds + grace).
+# Both are run as they are, and once more under SCHED_FIFO (chrt -f 20: the
+# step and jobwarden ahead of every ordinary task, which shields the figure
+# from the rest of a shared host's load; the real product runs under CFS).
+# Usage: bench/tree_cost.sh [JOBWARDEN TREE_HELPER] (default: build-bench/).
+# Called by bench/run.sh; writes bench/out/tree_cost.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JW=${1:-$PWD/build-bench/jobwarden}
+HELPER=${2:-$PWD/build-bench/tests/jw-tree-helper}
+OUT=bench/out
+mkdir -p "$OUT"
+
+python3 - "$JW" "$HELPER" <<'PY' | tee "$OUT/tree_cost.md"
+import json, os, select, signal, statistics, subprocess, sys, tempfile, time
+jw, helper = sys.argv[1], sys.argv[2]
+
+def load():
+    return open("/proc/loadavg").read().split()[0]
+
+def wait_for_line(proc, text, limit=120):
+    buf, end = b"", time.monotonic() + limit
+    while text.encode() not in buf:
+        if time.monotonic() > end or proc.poll() is not None:
+            raise SystemExit(f"no '{text}' from the step")
+        if select.select([proc.stdout], [], [], 1)[0]:
+            buf += os.read(proc.stdout.fileno(), 65536)
+
+def supervision_cpu(prefix):
+    """jobwarden's task-clock over 10 s beside 1000 sleeping processes, in ms per second."""
+    p = subprocess.Popen(prefix + [jw, "run", "--quiet", "--ci", "generic", "--timeout", "60s", "--grace", "1s", "--",
+                                   helper, "wide", "1000"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_line(p, "all-ready 1000")
+        r = subprocess.run(["perf", "stat", "--no-inherit", "-x,", "-e", "task-clock", "-p", str(p.pid),
+                            "--", "sleep", "10"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        ms = next(float(l.split(",")[0]) for l in r.stderr.splitlines() if "task-clock" in l)
+        return ms / 10.0
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait()
+
+def grace_end_to_empty(prefix):
+    with tempfile.TemporaryDirectory() as d:
+        report = os.path.join(d, "r.json")
+        r = subprocess.run(prefix + [jw, "run", "--ci", "generic", "--timeout", "3s", "--grace", "1s",
+                                     "--report", report, "--", helper, "--ignore-term", "wide", "1000"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert "all-ready 1000" in r.stdout, "tree not complete before the deadline"
+        a = json.load(open(report))["attempts"][0]
+        term = a["signals_sent"][0]
+        assert term["signal"] == "SIGTERM" and term["targets"] == 1001
+        return (a["total_seconds"] - term["at_seconds"] - 1.0) * 1000.0
+
+print(f"| figure | scheduling | runs | median | min | max | load average (1 min) before |")
+print("|---|---|---|---|---|---|---|")
+for label, prefix in [("as is (CFS)", []), ("SCHED_FIFO 20", ["chrt", "-f", "20"])]:
+    before = load()
+    runs = [supervision_cpu(prefix) for _ in range(3)]
+    print(f"| own CPU, 1000 sleeping processes, 10 s | {label} | 3 | {statistics.median(runs):.2f} ms/s "
+          f"| {min(runs):.2f} | {max(runs):.2f} | {before} |")
+for label, prefix in [("as is (CFS)", []), ("SCHED_FIFO 20", ["chrt", "-f", "20"])]:
+    before = load()
+    runs = [grace_end_to_empty(prefix) for _ in range(10)]
+    print(f"| grace end -> empty tree, 1001 processes | {label} | 10 | {statistics.median(runs):.1f} ms "
+          f"| {min(runs):.1f} | {max(runs):.1f} | {before} |")
+PY
