@@ -54,7 +54,7 @@ core::Result<policy::AdminConfig, int> load_admin_and_record_job(const GitlabArg
   auto admin = load_admin_or_report(args.admin_config);
   if (!admin) return core::unexpected(host_fault("the admin configuration is invalid"));
   const JobStateLoad job =
-      load_or_create_job_state(env_or("TMPDIR", "/tmp"), io::read_job_response(env_or("JOB_RESPONSE_FILE")));
+      load_or_create_job_state(env_or("TMPDIR", "/tmp"), read_job_response(env_or("JOB_RESPONSE_FILE")));
   if (!job.recorded) return core::unexpected(host_fault(job.recorded.error()));
   return std::move(*admin);
 }
@@ -167,11 +167,11 @@ int gitlab_cleanup(const GitlabArgs& args) {
   // invalid admin configuration still leaves GitLab's masked variables).
   const auto loaded = policy::load_admin_config_file(args.admin_config.empty() ? policy::k_default_admin_config_path
                                                                                : args.admin_config);
-  const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE"));
+  const auto response = read_job_response(env_or("JOB_RESPONSE_FILE"));
   const core::Redactor secrets = collect_secrets(loaded.ok() ? *loaded.config : policy::AdminConfig{},
                                                  response ? response->masked_values : std::vector<std::string>{},
                                                  nullptr);
-  const auto state = io::load_job_state(env_or("TMPDIR", "/tmp"));
+  const auto state = read_job_state(env_or("TMPDIR", "/tmp"));
   if (!state) {
     std::cerr << "jobwarden: cleanup: no job state under $TMPDIR; nothing to do\n";
     return 0;

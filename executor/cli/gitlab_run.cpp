@@ -150,7 +150,7 @@ gl::DriverExit run_gitlab_stage(const policy::AdminConfig& admin, const std::str
   const auto dialect = adapters::make_gitlab_custom_executor_dialect();
   platform::FdSink log_sink(2), marker_sink(1);
   core::JobLog log(log_sink, marker_sink, *dialect, false);
-  const auto response = io::read_job_response(env_or("JOB_RESPONSE_FILE"));
+  const auto response = read_job_response(env_or("JOB_RESPONSE_FILE"));
   const core::Redactor secrets =
       collect_secrets(admin, response ? response->masked_values : std::vector<std::string>{}, &log);
   log.set_redactor(&secrets);

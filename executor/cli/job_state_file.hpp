@@ -1,7 +1,14 @@
 #pragma once
-// The GitLab job's state file under $TMPDIR (io/gitlab_job.hpp renders and
-// parses it; this writes it, atomically), and the one place that decides the
-// job's start time and id (docs/gitlab.md, "The job's state").
+// The GitLab job's files: the state file under $TMPDIR (io/gitlab_job.hpp
+// renders and parses it; this reads and writes it) and the runner's
+// JOB_RESPONSE_FILE, and the one place that decides the job's start time and
+// id (docs/gitlab.md, "The job's state").
+//
+// $TMPDIR is the runner's (trusted up to it), but what is inside belongs to
+// the job, which may run as the runner's user or own it under run_as: the
+// state is read and written beneath $TMPDIR only (a symlink out of it is
+// refused), only as a regular file (a FIFO is never opened for reading, so
+// it cannot hang the driver), at most 1 MiB, and parsed as untrusted.
 
 #include <optional>
 #include <string>
@@ -14,6 +21,14 @@ namespace jobwarden::cli {
 
 // Now, in seconds since the epoch, to the microsecond.
 double unix_now();
+
+// JOB_RESPONSE_FILE (the runner's: path trusted, read bounded); nullopt when
+// missing, unreadable or not the expected JSON.
+std::optional<io::JobResponse> read_job_response(const std::string& path);
+
+// The job's state as the state file under `tmpdir` holds it; nullopt when
+// there is none, or none that is valid.
+std::optional<io::GitlabJobState> read_job_state(const std::string& tmpdir);
 
 // The job's id: JOB_RESPONSE_FILE's (trusted) when it names one, else the
 // job's CI_JOB_ID (CUSTOM_ENV_CI_JOB_ID), else "".

@@ -1,24 +1,37 @@
 #include "executor/io/gitlab_job.hpp"
 
-#include <fstream>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
-
 
 namespace jobwarden::io {
 namespace {
 
-std::string state_path(const std::string& tmpdir) { return tmpdir + "/jobwarden/state.json"; }
-
-std::optional<nlohmann::json> read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  auto j = nlohmann::json::parse(ss.str(), nullptr, false);  // no exceptions: discarded on error
+std::optional<nlohmann::json> parse_json_object(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);  // no exceptions: discarded on error
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   return j;
+}
+
+bool is_id_char(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '.' || c == '-';
+}
+
+// new_job_state's shape: "jobwarden-", the job id (digits from GitLab; a
+// CI_JOB_ID could be anything, so any of [A-Za-z0-9_.-]), "-", 16 hex digits.
+bool is_cookie(const std::string& cookie) {
+  constexpr std::string_view prefix = "jobwarden-";
+  if (cookie.size() < prefix.size() + 18 || cookie.size() > 200 || cookie.compare(0, prefix.size(), prefix) != 0) {
+    return false;
+  }
+  const std::size_t dash = cookie.size() - 17;
+  if (cookie[dash] != '-') return false;
+  for (std::size_t i = prefix.size(); i < cookie.size(); ++i) {
+    const char c = cookie[i];
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    if (i > dash ? !hex : !is_id_char(c)) return false;
+  }
+  return true;
 }
 
 std::string random_hex() {
@@ -30,10 +43,11 @@ std::string random_hex() {
 
 }  // namespace
 
-std::optional<GitlabJobState> load_job_state(const std::string& tmpdir) {
-  auto j = read_json_file(state_path(tmpdir));
+std::optional<GitlabJobState> parse_job_state(std::string_view text) {
+  auto j = parse_json_object(text);
   if (!j || !(*j)["started_unix"].is_number() || !(*j)["cookie"].is_string()) return std::nullopt;
   GitlabJobState state{(*j)["started_unix"].get<double>(), (*j)["cookie"].get<std::string>(), {}};
+  if (!std::isfinite(state.started_unix) || state.started_unix <= 0 || !is_cookie(state.cookie)) return std::nullopt;
   const auto cgroups = (*j)["cgroups"];
   if (!cgroups.is_array()) return state;
   for (const auto& c : cgroups) {  // malformed entries are skipped: cleanup validates the rest
@@ -51,10 +65,13 @@ std::optional<GitlabJobState> load_job_state(const std::string& tmpdir) {
   return state;
 }
 
-std::string job_state_path(const std::string& tmpdir) { return state_path(tmpdir); }
-
 GitlabJobState new_job_state(double now_unix, const std::string& job_id) {
-  return {now_unix, "jobwarden-" + (job_id.empty() ? std::string("job") : job_id) + "-" + random_hex(), {}};
+  // The id as the cookie may hold it (is_cookie): CI_JOB_ID is the job's to set.
+  std::string id = job_id.empty() ? std::string("job") : job_id.substr(0, 64);
+  for (char& c : id) {
+    if (!is_id_char(c)) c = '_';
+  }
+  return {now_unix, "jobwarden-" + id + "-" + random_hex(), {}};
 }
 
 std::string render_job_state(const GitlabJobState& state) {
@@ -68,8 +85,8 @@ std::string render_job_state(const GitlabJobState& state) {
   return j.dump() + "\n";
 }
 
-std::optional<JobResponse> read_job_response(const std::string& path) {
-  auto j = read_json_file(path);
+std::optional<JobResponse> parse_job_response(std::string_view text) {
+  auto j = parse_json_object(text);
   if (!j) return std::nullopt;
   JobResponse r;
   const auto id = (*j)["id"];

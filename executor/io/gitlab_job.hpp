@@ -5,9 +5,12 @@
 //    when the job started (for the deadline) and the cookie that marks every
 //    process the job's steps start (for cleanup);
 //  * the runner's JOB_RESPONSE_FILE, read for the trusted job id and timeout.
+// Rendered and parsed here, purely; cli/job_state_file.* reads and writes the
+// files (beneath $TMPDIR, bounded, never through a symlink or into a FIFO).
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace jobwarden::io {
@@ -28,23 +31,27 @@ struct GitlabJobState {
   std::vector<RecordedCgroups> cgroups;  // one per `gitlab run` that had a cgroup
 };
 
-// Where the state lives under the job's $TMPDIR.
-std::string job_state_path(const std::string& tmpdir);
+// Where the state lives, relative to the job's $TMPDIR.
+inline constexpr const char* k_job_state_dir = "jobwarden";
+inline constexpr const char* k_job_state_file = "jobwarden/state.json";
 // A fresh state: started now (to the microsecond, so that a deadline computed
 // from it is not up to a second early or late), a new random cookie.
 GitlabJobState new_job_state(double now_unix, const std::string& job_id);
 // The state file's text.
 std::string render_job_state(const GitlabJobState& state);
-// Loads an existing state; nullopt when there is none.
-std::optional<GitlabJobState> load_job_state(const std::string& tmpdir);
+// Parses the state file's text; nullopt when it is not a state. The file is
+// as untrusted as the job (a job running as the runner's user can rewrite
+// it): a cookie not of new_job_state's shape, or a start time that is not a
+// plain past-the-epoch number, makes the whole state invalid.
+std::optional<GitlabJobState> parse_job_state(std::string_view text);
 
 struct JobResponse {
   std::string job_id;
   std::optional<long long> timeout_seconds;  // runner_info.timeout
   std::vector<std::string> masked_values;    // values of `variables` with masked: true
 };
-// Reads JOB_RESPONSE_FILE; nullopt when missing or not the expected JSON.
-std::optional<JobResponse> read_job_response(const std::string& path);
+// Parses JOB_RESPONSE_FILE's text; nullopt when not the expected JSON.
+std::optional<JobResponse> parse_job_response(std::string_view text);
 
 }  // namespace jobwarden::io
 

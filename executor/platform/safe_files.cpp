@@ -162,6 +162,19 @@ core::Result<UniqueFd, std::string> open_directory_beneath(int base_fd, const st
   return open_beneath(base_fd, relative, O_PATH | O_DIRECTORY);
 }
 
+core::Status<std::string> make_directory_beneath(int base_fd, const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    return failure(name, "not a directory name");
+  }
+  if (::mkdirat(base_fd, name.c_str(), 0700) == 0) return core::Ok{};
+  if (errno != EEXIST) return failure(name, why(errno));
+  struct stat st {};
+  if (::fstatat(base_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return failure(name, why(errno));
+  if (S_ISLNK(st.st_mode)) return failure(name, "is a symbolic link: not followed");
+  if (!S_ISDIR(st.st_mode)) return failure(name, why(ENOTDIR));
+  return core::Ok{};
+}
+
 bool entry_exists(int dir_fd, const std::string& name) {
   struct stat st {};
   return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;

@@ -46,6 +46,12 @@ core::Result<UniqueFd, std::string> open_directory(const std::string& path);
 // *_beneath functions).
 core::Result<UniqueFd, std::string> open_directory_beneath(int base_fd, const std::string& relative);
 
+// Makes the directory `name` (a plain name: no '/') in the directory
+// `base_fd` (mode 0700), or accepts the one there. mkdirat never follows a
+// symlink in place of `name`, and one is refused, as is anything else not a
+// directory. Errors: "<name>: <why>".
+core::Status<std::string> make_directory_beneath(int base_fd, const std::string& name);
+
 // Whether `name` exists in the directory `dir_fd` (a dangling symlink does).
 bool entry_exists(int dir_fd, const std::string& name);
 

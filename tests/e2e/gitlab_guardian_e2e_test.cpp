@@ -92,7 +92,7 @@ TEST_CASE("gitlab cleanup refuses cgroup paths in the state file that are not jo
   REQUIRE(victim.wait_for_output("joined", milliseconds(30'000)));
   std::filesystem::create_directories(gl.tmpdir() + "/jobwarden");
   {
-    const std::string forged = "{\"started_unix\":1,\"cookie\":\"jobwarden-job-forged\",\"cgroups\":["
+    const std::string forged = "{\"started_unix\":1,\"cookie\":\"jobwarden-job-0123456789abcdef\",\"cgroups\":["
                                "{\"pid\":4194000,\"v2_parent\":\"" + decoy + "\",\"v1_memory_parent\":\"\"},"
                                "{\"pid\":4194000,\"v2_parent\":\"" + parent + "/../..\",\"v1_memory_parent\":\"\"}]}\n";
     std::ofstream(gl.tmpdir() + "/jobwarden/state.json") << forged;

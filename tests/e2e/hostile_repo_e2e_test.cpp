@@ -93,6 +93,42 @@ TEST_CASE("gitlab: a committed .jobwarden.yml symlink to a root-only file is ref
   CHECK(contains(inside.driver.out, "timeout 7m"));  // in the attempt's section title
 }
 
+TEST_CASE("gitlab: a job that links $TMPDIR/jobwarden out of $TMPDIR cannot make the driver write there") {
+  GitlabRunnerEmulator gl;
+  gl.config();
+  TempDir outside;
+  const std::string state_dir = gl.tmpdir() + "/jobwarden";
+  REQUIRE(fs::is_regular_file(state_dir + "/state.json"));  // written by config
+  fs::remove_all(state_dir);
+  fs::create_symlink(outside.path(), state_dir);  // what the job's own script could do
+  const auto o = gl.run_stage("build_script", "echo built");
+  CAPTURE(o.driver.err);
+  CHECK(o.kind() == "success");  // the verdict stands
+  CHECK(contains(o.driver.err, "cannot record the job state"));
+  CHECK(contains(o.driver.err, "jobwarden: is a symbolic link: not followed"));
+  CHECK(fs::is_empty(outside.path()));  // no state.json, no temporary file
+  CHECK(gl.cleanup().exit_code == 0);
+  CHECK(fs::is_empty(outside.path()));
+}
+
+TEST_CASE("gitlab: a FIFO in place of the job's state file is never opened for reading: no stage and no cleanup hangs") {
+  GitlabRunnerEmulator gl;
+  gl.config();
+  const std::string state = gl.tmpdir() + "/jobwarden/state.json";
+  fs::remove(state);
+  REQUIRE(::mkfifo(state.c_str(), 0600) == 0);
+  const auto o = gl.run_stage("build_script", "echo built", std::chrono::milliseconds(60'000));
+  CAPTURE(o.driver.err);
+  REQUIRE_FALSE(o.driver.hung);
+  CHECK(o.kind() == "success");
+  CHECK(contains(o.driver.err, "cannot record the job state"));
+  CHECK(contains(o.driver.err, "is not a regular file"));
+  const auto cleaned = gl.cleanup();
+  REQUIRE_FALSE(cleaned.hung);
+  CHECK(cleaned.exit_code == 0);
+  CHECK(fs::is_fifo(state));  // refused, not replaced
+}
+
 TEST_CASE("run: a .jobwarden.yml in the working directory that links out is refused with exit 78") {
   TempDir project, outside;
   fs::create_symlink(root_only_secret(outside), project.file(".jobwarden.yml"));
