@@ -9,7 +9,7 @@
 # step and jobwarden ahead of every ordinary task, which shields the figure
 # from the rest of a shared host's load; the real product runs under CFS).
 # Usage: bench/tree_cost.sh [JOBWARDEN TREE_HELPER] (default: build-bench/).
-# Called by bench/run.sh; writes bench/out/tree_cost.md.
+# Called by bench/run.sh; writes its table under bench/out/ (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JW=${1:-$PWD/build-bench/jobwarden}

@@ -38,18 +38,28 @@ fi
 root=${1:-"$(cd "$(dirname "$0")/.." && pwd)"}
 cd "$root"
 
-# The rule itself, over every tracked-looking text file but build output, VCS
-# data and this script. Only prose counts: Markdown files, and comments (after
+# The rule itself, over the repository's files (git's list in a checkout, else
+# every file but build output and VCS data) but this script. Only prose counts: Markdown files, and comments (after
 # `//` or `#`) elsewhere, where a file name in code is data, not a citation.
 python3 - "$self" "$sign" <<'PY'
 import os, re, sys
 self_name, sign = sys.argv[1], sys.argv[2]
 skip_dirs = {'.git', 'node_modules', '.debhelper'}
 files = []
-for d, dirs, names in os.walk('.'):
-    dirs[:] = [x for x in dirs if x not in skip_dirs and not x.startswith(('build', 'obj-'))
-               and os.path.join(d, x) != './debian/jobwarden']
-    files += [os.path.join(d, n) for n in names if n != self_name]
+# In a git checkout, what git would commit (tracked, or new and not ignored):
+# generated output (bench/out/, build trees) neither cites nor is cited, so a
+# developer's tree and CI's clean clone give the same answer.
+import subprocess
+listed = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard', '-z'], capture_output=True)
+if listed.returncode == 0 and os.path.exists('.git'):
+    files = ['./' + f for f in listed.stdout.decode().split('\0')
+             if f and os.path.basename(f) != self_name and os.path.isfile(f)
+             and not f.startswith(tuple(d + '/' for d in skip_dirs))]
+else:
+    for d, dirs, names in os.walk('.'):
+        dirs[:] = [x for x in dirs if x not in skip_dirs and not x.startswith(('build', 'obj-'))
+                   and os.path.join(d, x) != './debian/jobwarden']
+        files += [os.path.join(d, n) for n in names if n != self_name]
 basenames = {os.path.basename(f) for f in files}
 md_name = re.compile(r'(?<![A-Za-z0-9_./:$}-])([A-Za-z0-9_./-]*[A-Za-z0-9_-]\.md)\b')
 any_name = re.compile(r'[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.[A-Za-z]+\b')
