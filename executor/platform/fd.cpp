@@ -82,13 +82,16 @@ void FdSink::write(std::string_view text) {
   if (write_all(m_fd, text, m_stalled ? 0 : k_line_patience_ms, m_socket) == WriteStatus::timed_out) m_stalled = true;
 }
 
-std::optional<std::string> read_small_file(const std::string& path, bool single_record, std::size_t max_bytes) {
+namespace {
+
+// `fd` to its end, at most `max_bytes`: with `from_start`, by pread from
+// offset 0 on (the descriptor's own offset is left alone), else by read().
+std::optional<std::string> read_to_end(int fd, bool from_start, bool single_record, std::size_t max_bytes) {
   std::string out;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
   char buf[4096];
   while (out.size() < max_bytes) {
-    const ssize_t n = ::read(fd, buf, std::min(sizeof buf, max_bytes - out.size()));
+    const std::size_t want = std::min(sizeof buf, max_bytes - out.size());
+    const ssize_t n = from_start ? ::pread(fd, buf, want, static_cast<off_t>(out.size())) : ::read(fd, buf, want);
     if (n > 0) {
       out.append(buf, static_cast<std::size_t>(n));
       // One-record procfs files (stat, schedstat) return everything in one
@@ -98,10 +101,25 @@ std::optional<std::string> read_small_file(const std::string& path, bool single_
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && out.empty()) return std::nullopt;
     break;
   }
-  ::close(fd);
   return out;
+}
+
+}  // namespace
+
+std::optional<std::string> read_small_file(const std::string& path, bool single_record, std::size_t max_bytes) {
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;
+  return read_to_end(fd.get(), false, single_record, max_bytes).value_or(std::string());
+}
+
+RereadableFile::RereadableFile(const std::string& path) : m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+
+std::optional<std::string> RereadableFile::read() const {
+  if (!m_fd.valid()) return std::nullopt;
+  return read_to_end(m_fd.get(), true, false, 64 * 1024);
 }
 
 bool is_terminal(int fd) { return ::isatty(fd) == 1; }

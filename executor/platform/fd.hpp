@@ -1,6 +1,8 @@
 #pragma once
 // File descriptors: an owning wrapper, robust writes, and a LineSink on an fd.
 
+#include <optional>
+#include <string>
 #include <string_view>
 #include <sys/types.h>
 
@@ -48,6 +50,22 @@ bool is_socket(int fd);
 // /proc/PID/cmdline, can be megabytes).
 std::optional<std::string> read_small_file(const std::string& path, bool single_record = false,
                                            std::size_t max_bytes = std::string::npos);
+
+// A small /proc or cgroup file read again and again through one open
+// descriptor: each read() is a pread from offset 0, which the kernel answers
+// with freshly generated text, without the path walk of an open() per
+// sample (most of a sample's cost on an idle host). A cgroup file of a
+// removed cgroup reads as nullopt (ENODEV), as does a file never opened.
+class RereadableFile {
+ public:
+  RereadableFile() = default;
+  explicit RereadableFile(const std::string& path);
+  std::optional<std::string> read() const;
+  void close() { m_fd.reset(); }
+
+ private:
+  UniqueFd m_fd;
+};
 
 // A LineSink writing jobwarden's own lines to a descriptor. Errors are
 // ignored (a closed log must not take the step down with it), and a reader

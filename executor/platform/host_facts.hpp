@@ -16,8 +16,9 @@ std::optional<double> usable_cpus();
 std::vector<int> affinity_cpus();
 
 // CPU time spent busy (user, nice, system, irq, softirq, steal) on `cpus`
-// since boot, from /proc/stat, in seconds; empty when unreadable.
-std::optional<double> busy_cpu_seconds(const std::vector<int>& cpus);
+// since boot, from the text of /proc/stat, in seconds; empty when none of
+// `cpus` is in it.
+std::optional<double> busy_cpu_seconds(const std::string& proc_stat, const std::vector<int>& cpus);
 
 // /proc/pressure/cpu "some" total in microseconds; empty without PSI.
 std::optional<unsigned long long> cpu_pressure_some_us();

@@ -12,15 +12,15 @@ namespace {
 
 double seconds_between(core::MonoTime a, core::MonoTime b) { return std::chrono::duration<double>(b - a).count(); }
 
-std::optional<double> pressure_some_seconds(const std::string& path) {
-  const auto text = read_small_file(path);
+std::optional<double> pressure_some_seconds(const RereadableFile& file) {
+  const auto text = file.read();
   const auto usec = text ? pressure_some_total_us(*text) : std::nullopt;
   if (!usec) return std::nullopt;
   return static_cast<double>(*usec) / 1e6;
 }
 
-std::optional<double> cpu_usage_seconds(const std::string& path) {
-  const auto text = read_small_file(path);
+std::optional<double> cpu_usage_seconds(const RereadableFile& file) {
+  const auto text = file.read();
   if (!text) return std::nullopt;
   const auto usec = keyed_value(*text, "usage_usec");
   if (!usec) return std::nullopt;
@@ -32,10 +32,18 @@ policy::CpuWindow merged(const policy::CpuWindow& a, const policy::CpuWindow& b)
   return {a.seconds + b.seconds, a.step_cpu + b.step_cpu, a.step_wait + b.step_wait, a.others_cpu + b.others_cpu};
 }
 
+std::optional<double> busy_seconds(const RereadableFile& proc_stat, const std::vector<int>& cpus) {
+  const auto text = proc_stat.read();
+  return text ? busy_cpu_seconds(*text, cpus) : std::nullopt;
+}
+
 }  // namespace
 
 void UsageMeter::begin(core::MonoTime now, std::string leaf) {
   m_leaf = std::move(leaf);
+  m_proc_stat = RereadableFile("/proc/stat");
+  m_leaf_cpu_stat = m_leaf.empty() ? RereadableFile() : RereadableFile(m_leaf + "/cpu.stat");
+  m_leaf_cpu_pressure = m_leaf.empty() ? RereadableFile() : RereadableFile(m_leaf + "/cpu.pressure");
   m_cpus = affinity_cpus();
   m_cpu_wait.reset();
   m_members.clear();
@@ -56,10 +64,10 @@ void UsageMeter::begin(core::MonoTime now, std::string leaf) {
 UsageMeter::Counters UsageMeter::read_counters(core::MonoTime now) const {
   Counters c;
   c.at = now;
-  c.busy = busy_cpu_seconds(m_cpus);
+  c.busy = busy_seconds(m_proc_stat, m_cpus);
   if (!m_leaf.empty()) {
-    c.step_cpu = cpu_usage_seconds(m_leaf + "/cpu.stat");
-    c.step_wait = pressure_some_seconds(m_leaf + "/cpu.pressure");
+    c.step_cpu = cpu_usage_seconds(m_leaf_cpu_stat);
+    c.step_wait = pressure_some_seconds(m_leaf_cpu_pressure);
   }
   return c;
 }
@@ -102,7 +110,7 @@ core::CpuSoFar UsageMeter::so_far(const std::vector<int>& live_pids) {
   core::CpuSoFar c;
   c.usable_cpus = m_usable_cpus;
   if (!m_leaf.empty()) {
-    c.cpu_seconds = cpu_usage_seconds(m_leaf + "/cpu.stat").value_or(m_cpu_seconds);
+    c.cpu_seconds = cpu_usage_seconds(m_leaf_cpu_stat).value_or(m_cpu_seconds);
     if (m_windows_complete && !m_windows.empty()) {
       c.cpu_wait_seconds = m_wait_total;
       c.lost_cpu_seconds = m_lost;
@@ -147,7 +155,7 @@ void UsageMeter::finish_without_leaf(core::AttemptUsage& u, double wall) const {
   }
   u.cpu_wait_seconds = m_cpu_wait.total_seconds();
   u.cpu_wait_source = "schedstat run_delay";
-  const auto busy_end = busy_cpu_seconds(m_cpus);
+  const auto busy_end = busy_seconds(m_proc_stat, m_cpus);
   if (!busy_end || !m_first.busy || wall <= 0.0) return;
   const double others = std::max(0.0, (*busy_end - *m_first.busy) - m_cpu_seconds);
   u.lost_cpu_seconds = std::min(*u.cpu_wait_seconds, others);
@@ -159,6 +167,8 @@ void UsageMeter::finish(core::AttemptUsage& u, core::MonoTime now) {
   u.cpu_seconds = m_cpu_seconds;
   u.peak_rss_kib = m_peak_rss_kib;
   u.processes_reaped = m_reaped;
+  m_leaf_cpu_stat.close();  // the leaf is removed next
+  m_leaf_cpu_pressure.close();
   const double wall = seconds_between(m_started, now);
   if (m_leaf.empty()) {
     finish_without_leaf(u, wall);

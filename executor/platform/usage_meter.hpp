@@ -4,11 +4,11 @@
 // docs/classification.md), the usable CPUs and the host's CPU pressure. The
 // runner feeds it; it never looks for processes itself.
 //
-// With a cgroup leaf the meter samples short windows (200 ms) from the
+// With a cgroup leaf the meter samples short windows (250 ms) from the
 // leaf's cpu.stat (the step's CPU, exact, short-lived tasks included) and
 // cpu.pressure (its wait), and /proc/stat restricted to the usable CPUs
-// (everyone's CPU): three small reads per window, whatever the size of the
-// tree. Without one it reads schedstat run_delay of the members once a
+// (everyone's CPU): three small reads per window through descriptors kept
+// open for the attempt, whatever the size of the tree. Without one it reads schedstat run_delay of the members once a
 // second (schedstat.hpp) and compares the attempt's wait with the CPU others
 // used over the whole attempt.
 
@@ -19,13 +19,14 @@
 #include "executor/core/clock.hpp"
 #include "executor/core/process_runner.hpp"
 #include "executor/platform/child_reaper.hpp"
+#include "executor/platform/fd.hpp"
 #include "executor/platform/schedstat.hpp"
 
 namespace jobwarden::platform {
 
 class UsageMeter {
  public:
-  static constexpr core::Millis k_window{200};
+  static constexpr core::Millis k_window{250};
 
   explicit UsageMeter(core::Millis sample_interval) : m_interval(sample_interval) {}
 
@@ -87,6 +88,9 @@ class UsageMeter {
 
   core::Millis m_interval;
   std::string m_leaf;
+  RereadableFile m_proc_stat;          // everyone's CPU
+  RereadableFile m_leaf_cpu_stat;      // the step's CPU (with a leaf)
+  RereadableFile m_leaf_cpu_pressure;  // the step's wait (with a leaf)
   std::vector<int> m_cpus;  // the affinity mask's CPUs
   CpuWaitTracker m_cpu_wait;
   std::vector<int> m_members;  // as of the last full list

@@ -143,3 +143,27 @@ TEST_CASE("the usage meter reads a member's CPU wait while it lives") {
   ::kill(pid, SIGKILL);
   reap_until(pid);
 }
+
+TEST_CASE("a rereadable file answers each read with the file's current text, from its start") {
+  char path[] = "/tmp/jw-reread-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, "first", 5) == 5);
+  const RereadableFile file(path);
+  CHECK(file.read() == std::optional<std::string>("first"));
+  CHECK(file.read() == std::optional<std::string>("first"));  // not "" from the end of the last read
+  REQUIRE(::ftruncate(fd, 0) == 0);
+  REQUIRE(::pwrite(fd, "the second text", 15, 0) == 15);
+  CHECK(file.read() == std::optional<std::string>("the second text"));
+  ::close(fd);
+  ::unlink(path);
+  CHECK(RereadableFile("/nonexistent/jobwarden-no-such-file").read() == std::nullopt);
+  CHECK(RereadableFile().read() == std::nullopt);
+}
+
+TEST_CASE("a rereadable /proc file is generated afresh on every read") {
+  const RereadableFile uptime("/proc/uptime");
+  const auto first = uptime.read();
+  REQUIRE(first);
+  CHECK(eventually([&] { return uptime.read() != first; }, std::chrono::seconds(10)));
+}
