@@ -5,16 +5,19 @@
 
 #include "executor/core/log_lines.hpp"
 #include "policy/duration.hpp"
+#include "policy/printable.hpp"
 
 namespace jobwarden::adapters {
 namespace {
 
 constexpr std::size_t k_max_cell = 300;
 
-// One table cell: one line, bounded, with Markdown and HTML specials escaped.
+// One table cell: one line, bounded, escaped by policy::printable as the job
+// log is (control characters, C1 controls, bidirectional overrides: a rule
+// name comes from the repository's policy), then Markdown and HTML specials.
 std::string md_cell(const std::string& text) {
   std::string out;
-  for (unsigned char c : text.substr(0, k_max_cell)) {
+  for (const char c : policy::printable(text, k_max_cell)) {
     switch (c) {
       case '|': out += "\\|"; break;
       case '\\': out += "\\\\"; break;
@@ -26,10 +29,9 @@ std::string md_cell(const std::string& text) {
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '&': out += "&amp;"; break;
-      default: out += c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c);
+      default: out += c;
     }
   }
-  if (text.size() > k_max_cell) out += "...";
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include "policy/loader.hpp"
 
 #include "policy/loader_sections.hpp"
+#include "policy/printable.hpp"
 #include "policy/yaml_document.hpp"
 
 namespace jobwarden::policy {
@@ -72,7 +73,7 @@ LoadResult load_policy(std::string_view yaml_text, const std::string& file_name)
     if (result.errors.empty()) result.policy = std::move(p);
     return result;
   } catch (const std::exception& ex) {
-    return {std::nullopt, {{file_name, 0, 0, std::string("cannot load policy: ") + ex.what()}}};
+    return {std::nullopt, {{file_name, 0, 0, "cannot load policy: " + printable(ex.what(), 2 * k_max_quoted)}}};
   } catch (...) {
     return {std::nullopt, {{file_name, 0, 0, "cannot load policy: unexpected error"}}};
   }

@@ -2,6 +2,8 @@
 
 #include <re2/re2.h>
 
+#include "policy/printable.hpp"
+
 namespace jobwarden::policy {
 
 struct OutputPattern::Impl {
@@ -19,7 +21,9 @@ Result<std::shared_ptr<const OutputPattern>, std::string> OutputPattern::compile
   options.set_log_errors(false);
   options.set_max_mem(8 << 20);  // bounds the compiled program: a hostile pattern fails, never hangs
   auto impl = std::make_unique<Impl>(source, options);
-  if (!impl->re.ok()) return unexpected(impl->re.error());
+  // RE2's message repeats the text it could not parse, which may be all of
+  // the pattern: quoted back bounded and escaped, like any policy text.
+  if (!impl->re.ok()) return unexpected(printable(impl->re.error(), k_max_quoted + 20));
   return std::shared_ptr<const OutputPattern>(new OutputPattern(source, std::move(impl)));
 }
 

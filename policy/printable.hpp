@@ -19,11 +19,12 @@ inline constexpr std::size_t k_max_quoted = 40;
 // terminals that honour 8-bit controls), the line/paragraph separators
 // U+2028/U+2029, the bidirectional controls (U+061C, U+200E/F,
 // U+202A..U+202E, U+2066..U+2069) and every byte that is not part of
-// well-formed UTF-8 (a raw 0x9b included). Other UTF-8 is kept. Cut after `max_bytes` of input (at a UTF-8 character boundary) with "..."
-// appended. `keep_colours`: SGR sequences (ESC [ digits/; m: colours, bold)
-// are kept as they are; they cannot move the cursor or erase anything.
-std::string printable(std::string_view text, std::size_t max_bytes = std::string_view::npos,
-                      bool keep_colours = false);
+// well-formed UTF-8 (a raw 0x9b included). Other UTF-8 is kept. Cut after
+// `max_bytes` of input (at a UTF-8 character boundary) with "..." appended.
+// Colours too are escaped (an SGR sequence can conceal text or paint it as
+// jobwarden's own verdict): a caller that colours a line adds its own
+// sequences around what this returns.
+std::string printable(std::string_view text, std::size_t max_bytes = std::string_view::npos);
 
 // 'text', with at most k_max_quoted bytes of it, through printable().
 std::string quoted_excerpt(std::string_view text);

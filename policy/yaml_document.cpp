@@ -13,6 +13,7 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 
+#include "policy/printable.hpp"
 #include "policy/text_guard.hpp"
 
 namespace jobwarden::policy::detail {
@@ -58,7 +59,8 @@ void report_yaml_exception(YamlReader& r, const YAML::Exception& ex, const Docum
   if (dynamic_cast<const YAML::DeepRecursion*>(&ex) != nullptr) {
     r.error_at(ex.mark, "nesting too deep for " + str(kind.a_noun) + " file");
   } else {
-    r.error_at(ex.mark, "YAML syntax error: " + ex.msg);
+    // yaml-cpp's messages may quote the text (an escape, an anchor's name).
+    r.error_at(ex.mark, "YAML syntax error: " + printable(ex.msg, 2 * k_max_quoted));
   }
 }
 

@@ -8,15 +8,22 @@
 #include "executor/cli/policy_source.hpp"
 #include "executor/core/result.hpp"
 #include "policy/explain.hpp"
+#include "policy/printable.hpp"
 #include "policy/signal_names.hpp"
 
 namespace jobwarden::cli {
 namespace {
 
+// Every line these commands print quotes the policy file (rule and step
+// names, patterns, RE2's messages about them), its path or the command line:
+// it goes out through policy::printable, as the job log's lines do, so a
+// policy cannot move the cursor, retitle the terminal or start a line.
+void print_line(std::ostream& out, std::string_view line) { out << policy::printable(line) << "\n"; }
+
 void print_errors(const PolicySource& src) {
-  for (const auto& e : src.loaded.errors) std::cerr << e.to_string() << "\n";
-  std::cerr << src.label() << ": " << src.loaded.errors.size()
-            << (src.loaded.errors.size() == 1 ? " error" : " errors") << "\n";
+  for (const auto& e : src.loaded.errors) print_line(std::cerr, e.to_string());
+  print_line(std::cerr, src.label() + ": " + std::to_string(src.loaded.errors.size()) +
+                            (src.loaded.errors.size() == 1 ? " error" : " errors"));
 }
 
 // The attempt `explain` imagines: its facts, and the output they point at
@@ -76,8 +83,8 @@ int policy_check(const std::string& file) {
     print_errors(src);
     return adapters::k_exit_config;
   }
-  std::cout << src.label() << ": valid (" << src.loaded.policy->rules.size() << " rules, "
-            << src.loaded.policy->steps.size() << " step overrides)\n";
+  print_line(std::cout, src.label() + ": valid (" + std::to_string(src.loaded.policy->rules.size()) + " rules, " +
+                            std::to_string(src.loaded.policy->steps.size()) + " step overrides)");
   return 0;
 }
 
@@ -95,18 +102,18 @@ int policy_explain(const ExplainArgs& a) {
   const policy::Policy& p = *src.loaded.policy;
   auto imagined = imagined_attempt(a);
   if (!imagined) {
-    std::cerr << "jobwarden: usage error: " << imagined.error() << "\n";
+    print_line(std::cerr, "jobwarden: usage error: " + imagined.error());
     return adapters::k_exit_usage;
   }
   policy::AttemptFacts& facts = imagined->facts;
   facts.output_tail = imagined->output;
-  std::cout << "policy: " << src.label() << "\nattempt " << a.attempt << " of step '" << a.step
-            << "': outcome " << a.outcome << "\n";
+  print_line(std::cout, "policy: " + src.label());
+  print_line(std::cout, "attempt " + std::to_string(a.attempt) + " of step '" + a.step + "': outcome " + a.outcome);
   std::string matched;
   for (const auto& e : policy::explain_rules(p, facts, a.step)) {
-    std::cout << (e.matched ? "  MATCH   " : "  no      ") << "rule '" << e.rule << "'";
-    for (std::size_t i = 0; i < e.mismatches.size(); ++i) std::cout << (i ? "; " : ": ") << e.mismatches[i];
-    std::cout << "\n";
+    std::string line = std::string(e.matched ? "  MATCH   " : "  no      ") + "rule '" + e.rule + "'";
+    for (std::size_t i = 0; i < e.mismatches.size(); ++i) line += (i ? "; " : ": ") + e.mismatches[i];
+    print_line(std::cout, line);
     if (e.matched) matched = e.rule;
   }
   // Attempts before this one are taken to have ended the same way.
@@ -116,10 +123,11 @@ int policy_explain(const ExplainArgs& a) {
   ctx.step = a.step;
   const policy::Decision d = policy::decide(p, ctx, history);
   if (d.retry) {
-    std::cout << "=> retry after about " << policy::format_duration(d.backoff) << " (" << d.reason << ")\n";
+    print_line(std::cout, "=> retry after about " + policy::format_duration(d.backoff) + " (" + d.reason + ")");
   } else {
-    std::cout << "=> " << policy::to_string(d.action) << " (" << d.reason << "); exit code "
-              << adapters::generic_exit_code(d.action, step_code(facts)) << " (--ci generic)\n";
+    print_line(std::cout, "=> " + std::string(policy::to_string(d.action)) + " (" + d.reason + "); exit code " +
+                              std::to_string(adapters::generic_exit_code(d.action, step_code(facts))) +
+                              " (--ci generic)");
   }
   return 0;
 }

@@ -4,10 +4,10 @@
 
 namespace jobwarden::core {
 
-void JobLog::emit(std::string_view prefix, std::string_view line, bool keep_colours, const char* colour) {
+void JobLog::emit(std::string_view prefix, std::string_view line, const char* colour) {
   // Secrets are masked before the line is made printable and cut to length:
   // a cut (or an escape) must never leave part of a secret behind.
-  const std::string safe = policy::printable(masked(line), k_max_line_bytes, keep_colours);
+  const std::string safe = policy::printable(masked(line), k_max_line_bytes);
   std::string text;
   text.reserve(prefix.size() + safe.size() + 32);
   text.append("jobwarden: ").append(colour).append(prefix).append(safe);
@@ -30,13 +30,15 @@ void JobLog::warn(std::string_view line) { emit("warning: ", line); }
 void JobLog::error(std::string_view line) { emit("error: ", line); }
 
 // Every line still starts with "jobwarden: " (log filters key on it); the
-// colour wraps the rest.
+// colour wraps the rest. The line itself is escaped like any other: it quotes
+// the reason (a rule name from the policy file), whose own SGR sequences
+// could conceal the verdict or paint a fail green.
 void JobLog::verdict(policy::Action action, std::string_view line) {
   const char* colour = !m_colour                            ? ""
                        : action == policy::Action::pass     ? "\x1b[32;1m"
                        : action == policy::Action::unstable ? "\x1b[33;1m"
                                                             : "\x1b[31;1m";
-  emit("", line, true, colour);
+  emit("", line, colour);
 }
 
 void JobLog::raw_marker(const std::string& text) {

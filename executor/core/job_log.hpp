@@ -7,8 +7,9 @@
 //
 // Every line is passed through policy::printable(): control characters in
 // what a line quotes (step names, paths, CI variables, rule names) are
-// escaped, so no quoted text can start a line of its own or forge a marker;
-// the verdict keeps its SGR colours. A line is cut after k_max_line_bytes.
+// escaped, so no quoted text can start a line of its own or forge a marker
+// (colours included: the verdict's colour is jobwarden's, added around the
+// escaped line). A line is cut after k_max_line_bytes.
 
 #include <functional>
 #include <string>
@@ -62,7 +63,7 @@ class JobLog {
   std::string masked(std::string_view text) const;
 
  private:
-  void emit(std::string_view prefix, std::string_view line, bool keep_colours = false, const char* colour = "");
+  void emit(std::string_view prefix, std::string_view line, const char* colour = "");
 
   LineSink& m_log;
   LineSink& m_markers;

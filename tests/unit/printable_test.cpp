@@ -37,10 +37,10 @@ TEST_CASE("text is cut at the bound, at a character boundary, and says so") {
   CHECK(quoted_excerpt(std::string(100, 'x')) == "'" + std::string(40, 'x') + "...'");
 }
 
-TEST_CASE("colours survive only when asked for, and only SGR sequences") {
-  CHECK(printable("\x1b[31;1mred\x1b[0m", std::string::npos, true) == "\x1b[31;1mred\x1b[0m");
-  CHECK(printable("\x1b[31;1mred", std::string::npos, false) == "\\x1b[31;1mred");
-  CHECK(printable("\x1b[0Kerase\x1b]0;t\x07", std::string::npos, true) == "\\x1b[0Kerase\\x1b]0;t\\x07");
+TEST_CASE("colours are escaped like every other sequence: quoted text cannot conceal or repaint a line") {
+  CHECK(printable("\x1b[31;1mred\x1b[0m") == "\\x1b[31;1mred\\x1b[0m");
+  CHECK(printable("\x1b[8mhidden") == "\\x1b[8mhidden");
+  CHECK(printable("\x1b[0Kerase\x1b]0;t\x07") == "\\x1b[0Kerase\\x1b]0;t\\x07");
 }
 
 TEST_CASE("name_safe keeps [A-Za-z0-9_.-] and makes every other byte '_'") {
