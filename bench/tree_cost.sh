@@ -5,6 +5,11 @@
 #   7. grace end -> empty tree: 1000 processes ignoring SIGTERM, every 4th in a
 #      session of its own (jw-tree-helper --ignore-term wide 1000), grace 1 s.
 #      From the report: total_seconds - (the SIGTERM's at_seconds + grace).
+#      Beside it, the kernel's floor: the same tree in a fresh leaf of our own
+#      cgroup, cgroup.kill written, until cgroup.events says "populated 0"
+#      (woken by POLLPRI; the orphans go to init, which reaps them): what the
+#      kill takes with no jobwarden at all. jobwarden's overhead is the
+#      difference.
 # Both are run as they are, and once more under SCHED_FIFO (chrt -f 20: the
 # step and jobwarden ahead of every ordinary task, which shields the figure
 # from the rest of a shared host's load; the real product runs under CFS).
@@ -58,6 +63,43 @@ def grace_end_to_empty(prefix):
         assert term["signal"] == "SIGTERM" and term["targets"] == 1001
         return (a["total_seconds"] - term["at_seconds"] - 1.0) * 1000.0
 
+def v2_leaf_parent():
+    mount = next(l.split()[4] for l in open("/proc/self/mountinfo") if l.split(" - ")[1].startswith("cgroup2 "))
+    own = next(l.strip()[3:] for l in open("/proc/self/cgroup") if l.startswith("0::"))
+    return mount + own.rstrip("/")
+
+def kernel_floor(prefix):
+    """The same tree in a fresh leaf: cgroup.kill written -> populated 0, in ms."""
+    leaf = f"{v2_leaf_parent()}/jw-bench-floor-{os.getpid()}"
+    os.mkdir(leaf)
+    try:
+        join = lambda: open(f"{leaf}/cgroup.procs", "w").write("0")
+        p = subprocess.Popen(prefix + [helper, "--ignore-term", "wide", "1000"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, preexec_fn=join)
+        wait_for_line(p, "all-ready 1000")
+        events = os.open(f"{leaf}/cgroup.events", os.O_RDONLY)
+        populated = lambda: b"populated 1" in os.pread(events, 256, 0)
+        watch = select.poll()
+        watch.register(events, select.POLLPRI)
+        assert populated()
+        if prefix:  # the waiter as the step: under SCHED_FIFO too
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(20))
+        try:
+            t0 = time.monotonic()
+            with open(f"{leaf}/cgroup.kill", "w") as kill:
+                kill.write("1")
+            while populated():
+                watch.poll(1000)
+            t1 = time.monotonic()
+        finally:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        os.close(events)
+        p.wait()
+        p.stdout.close()
+        return (t1 - t0) * 1000.0
+    finally:
+        os.rmdir(leaf)
+
 print(f"| figure | scheduling | runs | median | min | max | load average (1 min) before |")
 print("|---|---|---|---|---|---|---|")
 for label, prefix in [("as is (CFS)", []), ("SCHED_FIFO 20", ["chrt", "-f", "20"])]:
@@ -70,4 +112,8 @@ for label, prefix in [("as is (CFS)", []), ("SCHED_FIFO 20", ["chrt", "-f", "20"
     runs = [grace_end_to_empty(prefix) for _ in range(10)]
     print(f"| grace end -> empty tree, 1001 processes | {label} | 10 | {statistics.median(runs):.1f} ms "
           f"| {min(runs):.1f} | {max(runs):.1f} | {before} |")
+    before = load()
+    runs = [kernel_floor(prefix) for _ in range(10)]
+    print(f"| kernel floor: cgroup.kill -> populated 0, same tree, no jobwarden | {label} | 10 "
+          f"| {statistics.median(runs):.1f} ms | {min(runs):.1f} | {max(runs):.1f} | {before} |")
 PY

@@ -1,6 +1,7 @@
 #include "executor/core/attempt.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "executor/core/job_log.hpp"
 #include "executor/core/log_lines.hpp"
@@ -26,6 +27,7 @@ struct AttemptSupervisor::State {
   bool main_done = false;
   bool signalled_before_main_ended = false;
   Phase phase = Phase::running;
+  std::unordered_set<int> signalled_pids{};  // rec.signalled's pids: one lookup per target
 
   std::optional<MonoTime> next_wakeup(MonoTime now) const {
     switch (phase) {
@@ -76,7 +78,8 @@ AttemptRecord AttemptSupervisor::run(const SpawnRequest& request, const AttemptS
         on_cancel(s, ev.cancel_signal);
         break;
       case RunnerEvent::Kind::deadline: on_timer(s); break;
-      case RunnerEvent::Kind::child_reaped: break;
+      case RunnerEvent::Kind::child_reaped:
+      case RunnerEvent::Kind::tree_emptied: break;  // the check below decides
     }
     // Done once the main process's end has been seen and nothing else is left.
     if (s.phase != Phase::running && s.phase != Phase::done && s.main_done &&
@@ -237,10 +240,7 @@ void AttemptSupervisor::kill_sweep(State& s, const std::string& reason) {
     record_signal(s, TreeSignal::kill, reason, std::move(targets));
     return;
   }
-  std::erase_if(targets, [&](const ProcessInfo& p) {
-    return std::any_of(s.rec.signalled.begin(), s.rec.signalled.end(),
-                       [&](const ProcessInfo& k) { return k.pid == p.pid; });
-  });
+  std::erase_if(targets, [&](const ProcessInfo& p) { return s.signalled_pids.count(p.pid) != 0; });
   if (!targets.empty()) {
     record_signal(s, TreeSignal::kill, "members that appeared during the kill", std::move(targets));
   }
@@ -253,9 +253,7 @@ void AttemptSupervisor::record_signal(State& s, TreeSignal sig, const std::strin
   sent.reason = reason;
   sent.at_seconds = seconds_between(s.t0, m_clock.now());
   for (const auto& p : targets) {
-    const bool known = std::any_of(s.rec.signalled.begin(), s.rec.signalled.end(),
-                                   [&](const ProcessInfo& k) { return k.pid == p.pid; });
-    if (!known) s.rec.signalled.push_back(p);
+    if (s.signalled_pids.insert(p.pid).second) s.rec.signalled.push_back(p);
   }
   sent.targets = std::move(targets);
   m_log.info(signal_line(sent, s.settings.tree_kill, m_log.redactor()));

@@ -61,6 +61,8 @@ struct RunnerEvent {
     main_exited,      // the direct child has been reaped
     cancel_requested, // jobwarden received SIGTERM/SIGINT/SIGHUP
     child_reaped,     // some other member of the tree was reaped
+    tree_emptied,     // the tree has no live member left (a cgroup's "populated 0");
+                      // the main process's exit, when not reported yet, comes first
   };
   Kind kind = Kind::deadline;
   std::optional<int> exit_code;    // main_exited: WIFEXITED
@@ -115,20 +117,26 @@ class ProcessRunner {
   virtual RunnerEvent wait(std::optional<MonoTime> until) = 0;
 
   // Sends `sig` to every live member of the tree (only the direct child when
-  // tree_kill is off) and returns who was signalled.
+  // tree_kill is off) and returns who was signalled, one entry per member.
+  // A member is named as the runner knows it: with a cgroup, a SIGKILL goes
+  // to the whole tree first and the members are named afterwards, those
+  // already named at an earlier signal as they were then (state '?').
   virtual std::vector<ProcessInfo> signal_tree(TreeSignal sig) = 0;
 
   // The members still alive (tree kill off: those left behind by the child).
   virtual std::vector<ProcessInfo> list_tree() = 0;
 
-  // True when every member has exited, been reaped, and the main process's
-  // exit has been handed out by wait(). Never reaps by itself.
+  // True when no member is left and the main process's exit has been handed
+  // out by wait(). "No member": with a cgroup, none alive (an exited
+  // member's zombie is no member; finish_attempt reaps it); without one,
+  // every member exited and reaped. Never reaps by itself.
   virtual bool tree_empty() = 0;
 
   // Measures the running attempt now (for a starvation check before it ends).
   virtual CpuSoFar cpu_so_far() = 0;
 
-  // Ends the attempt: drains output still buffered and returns the measurements.
+  // Ends the attempt: reaps what the tree left (nothing of it stays a
+  // zombie), drains output still buffered and returns the measurements.
   virtual AttemptUsage finish_attempt() = 0;
 };
 

@@ -123,38 +123,6 @@ void remove_stale_leaves(const std::string& dir) {
 // The job log names 25 members of a signal's targets and 25 escapees.
 constexpr std::size_t k_named_of_each = 25;
 
-// The members `pids` as the log and the report show them, read cheaply:
-// every member's process group and session from getpgid/getsid (no /proc),
-// the state and command line from /proc for the first k_named_of_each of
-// the step's own process group and of those that left it; the others are
-// counted, not named (command ""). Each /proc/PID file read leaves dentries
-// that the kernel must drop again when the process is reaped: reading two
-// files for every member of a 1000-process tree, at SIGTERM and again at
-// SIGKILL, made most of the time from the end of the grace to an empty tree
-// (bench/RESULTS.md).
-std::vector<core::ProcessInfo> describe_members(const std::vector<int>& pids, int step_pgid) {
-  std::vector<core::ProcessInfo> out;
-  out.reserve(pids.size());
-  std::size_t named_in_group = 0, named_escaped = 0;
-  for (int pid : pids) {
-    const pid_t pgid = ::getpgid(pid);
-    const pid_t sid = ::getsid(pid);
-    if (pgid < 0 || sid < 0) continue;  // gone since cgroup.procs was read
-    core::ProcessInfo info{pid, 0, pgid, sid, '?', ""};
-    std::size_t& named = pgid == step_pgid ? named_in_group : named_escaped;
-    if (named < k_named_of_each) {
-      const auto p = read_proc_stat(pid);
-      if (!p || p->state == 'Z' || p->state == 'X') continue;  // exited since cgroup.procs was read
-      info.ppid = p->ppid;
-      info.state = p->state;
-      info.command = command_line(pid, p->comm);
-      ++named;
-    }
-    out.push_back(std::move(info));
-  }
-  return out;
-}
-
 }  // namespace
 
 core::Result<LeafPlacement, std::string> current_leaf_placement(const std::string& cgroup_parent) {
@@ -189,8 +157,73 @@ core::Status<std::string> CgroupContainment::prepare(std::optional<unsigned long
 
 void CgroupContainment::started(int main_pid) { m_main_pid = main_pid; }
 
+// The members `pids` as the log and the report show them, read cheaply:
+// every member's process group and session from getpgid/getsid (no /proc),
+// the state and command line from /proc for the first k_named_of_each of
+// the step's own process group and of those that left it; the others are
+// counted, not named (command ""). Each /proc/PID file read leaves dentries
+// that the kernel must drop again when the process is reaped: reading two
+// files for every member of a 1000-process tree, at SIGTERM and again at
+// SIGKILL, made most of the time from the end of the grace to an empty tree
+// (bench/RESULTS.md).
+//
+// Every description is kept (m_known) until the member is reaped. After a
+// kill (`killed`) the members described before are taken from there,
+// without a system call, their state '?' (not read now); the others are
+// read now, and one that is already a zombie is still named — it was in the
+// leaf when cgroup.procs was read just before the kill — by its [comm], its
+// command line having gone with its memory. Before a kill, a member that
+// exited since cgroup.procs was read is no target.
+std::vector<core::ProcessInfo> CgroupContainment::describe(const std::vector<int>& pids, bool killed) {
+  std::size_t named_in_group = 0, named_escaped = 0;
+  const auto named_of = [&](int pgid) -> std::size_t& { return pgid == m_main_pid ? named_in_group : named_escaped; };
+  if (killed) {
+    for (int pid : pids) {
+      const auto it = m_known.find(pid);
+      if (it != m_known.end() && !it->second.command.empty()) ++named_of(it->second.pgid);
+    }
+  }
+  std::vector<core::ProcessInfo> out;
+  out.reserve(pids.size());
+  for (int pid : pids) {
+    if (const auto it = m_known.find(pid); killed && it != m_known.end()) {
+      out.push_back(it->second);
+      out.back().state = '?';
+      continue;
+    }
+    const pid_t pgid = ::getpgid(pid);
+    const pid_t sid = ::getsid(pid);
+    if (pgid < 0 || sid < 0) continue;  // reaped since cgroup.procs was read
+    core::ProcessInfo info{pid, 0, pgid, sid, '?', ""};
+    std::size_t& named = named_of(pgid);
+    if (named < k_named_of_each) {
+      const auto p = read_proc_stat(pid);
+      if (!p) continue;  // reaped meanwhile
+      if (!killed && (p->state == 'Z' || p->state == 'X')) continue;  // exited since cgroup.procs was read
+      info.ppid = p->ppid;
+      info.state = p->state;
+      info.command = command_line(pid, p->comm);
+      ++named;
+    }
+    m_known[pid] = info;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
 std::vector<core::ProcessInfo> CgroupContainment::members() {
-  return m_leaf ? describe_members(m_leaf->pids(), m_main_pid) : std::vector<core::ProcessInfo>{};
+  return m_leaf ? describe(m_leaf->pids(), false) : std::vector<core::ProcessInfo>{};
+}
+
+// Kill first, name afterwards: the kernel's exit work for the whole tree
+// starts at once instead of after the naming. A member forked between the
+// read of cgroup.procs and the write to cgroup.kill is killed too (the
+// kernel kills forks in flight) but is not in the returned list.
+std::vector<core::ProcessInfo> CgroupContainment::kill_members() {
+  if (!m_leaf) return {};
+  const std::vector<int> pids = m_leaf->pids();
+  m_leaf->kill();
+  return describe(pids, true);
 }
 
 std::vector<int> CgroupContainment::member_pids() { return m_leaf ? m_leaf->pids() : std::vector<int>{}; }
@@ -210,7 +243,12 @@ void CgroupContainment::send(const std::vector<core::ProcessInfo>& targets, int 
 
 bool CgroupContainment::empty() { return !m_leaf || !m_leaf->populated(); }
 
-bool CgroupContainment::claim_reaped(int pid) { return m_foreign.erase(pid) == 0; }
+bool CgroupContainment::claim_reaped(int pid) {
+  m_known.erase(pid);  // its pid may now be reused
+  return m_foreign.erase(pid) == 0;
+}
+
+int CgroupContainment::empty_watch_fd() const { return m_leaf ? m_leaf->events_fd() : -1; }
 
 void CgroupContainment::read_evidence(core::AttemptUsage& usage) {
   if (!m_leaf) return;
@@ -236,6 +274,7 @@ std::optional<LeafPlacement> CgroupContainment::leaf_placement() const {
 // A leaf a survivor keeps busy (uninterruptible sleep) is kept and retried;
 // its members are written off so they are not the next attempt's.
 void CgroupContainment::end_attempt() {
+  m_known.clear();
   std::erase_if(m_stuck, [](CgroupLeaf& leaf) { return leaf.remove(); });
   if (!m_leaf) return;
   if (!m_leaf->remove()) {

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "executor/platform/cgroup_leaf.hpp"
@@ -36,7 +37,10 @@ class CgroupContainment final : public Containment {
   std::vector<core::ProcessInfo> members() override;
   std::vector<int> member_pids() override;
   void send(const std::vector<core::ProcessInfo>& targets, int sig) override;
+  std::vector<core::ProcessInfo> kill_members() override;
   bool empty() override;
+  bool zombies_are_members() const override { return false; }
+  int empty_watch_fd() const override;
   void ignore_child(int pid) override { m_foreign.insert(pid); }
   bool claim_reaped(int pid) override;
   void read_evidence(core::AttemptUsage& usage) override;
@@ -45,11 +49,16 @@ class CgroupContainment final : public Containment {
   void end_attempt() override;
 
  private:
+  std::vector<core::ProcessInfo> describe(const std::vector<int>& pids, bool killed);
+
   CgroupPlan m_plan;
   std::string m_how;
   std::optional<CgroupLeaf> m_leaf;
   std::vector<CgroupLeaf> m_stuck;  // leaves a survivor kept busy; retried at the end
   std::unordered_set<int> m_foreign;
+  // Members described this attempt (at a signal or a listing), until
+  // reaped: a kill names them from here (describe()).
+  std::unordered_map<int, core::ProcessInfo> m_known;
   int m_main_pid = 0;  // the step's process group is the main process's
   int m_attempt = 0;
 };

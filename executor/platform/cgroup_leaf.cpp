@@ -89,7 +89,8 @@ core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan,
   }
   leaf.m_dir.reset(::open(v2.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   leaf.m_procs.reset(::open((v2 + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-  if (made && (!leaf.m_dir.valid() || !leaf.m_procs.valid())) made = core::unexpected(errno_text("open " + v2));
+  leaf.m_events = RereadableFile(v2 + "/cgroup.events");
+  if (made && (!leaf.m_dir.valid() || !leaf.m_procs.valid() || !leaf.m_events.valid())) made = core::unexpected(errno_text("open " + v2));
   if (made && !leaf.m_v1_memory.empty()) {
     // `tasks`, not cgroup.procs: the child joins before exec, while it is a
     // single thread, so moving that thread moves the process. A thread that
@@ -117,7 +118,13 @@ bool cgroup_populated(const std::string& dir) {
   return !parse_pid_list(read_text(dir + "/cgroup.procs")).empty();
 }
 
-bool CgroupLeaf::populated() const { return cgroup_populated(m_v2); }
+// Through the descriptor kept open, not a fresh open: reading it also
+// re-arms its POLLPRI (kernfs remembers what each open file has seen).
+bool CgroupLeaf::populated() const {
+  const auto events = m_events.read();
+  if (!events) return cgroup_populated(m_v2);
+  return keyed_value(*events, "populated").value_or(0) != 0;
+}
 
 // Without cgroup.kill: once the cgroup is frozen nothing in it can fork
 // between our read of cgroup.procs and the kills (freezing takes effect
@@ -158,6 +165,7 @@ bool CgroupLeaf::remove() {
   m_dir.reset();
   m_procs.reset();
   m_v1_tasks.reset();
+  m_events.close();
   bool gone = true;
   for (std::string* dir : {&m_v2, &m_v1_memory}) {
     if (dir->empty()) continue;

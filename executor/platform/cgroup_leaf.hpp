@@ -41,7 +41,11 @@ class CgroupLeaf {
   int v1_tasks_fd() const { return m_v1_tasks.get(); }  // "0" here moves the writing thread into the v1 memory cgroup (-1: none)
 
   std::vector<int> pids() const;  // cgroup.procs: live members (zombies have left)
-  bool populated() const;         // cgroup.events "populated"
+  bool populated() const;         // cgroup.events "populated", read through events_fd()
+  // cgroup.events, kept open: poll() reports POLLPRI (and POLLERR) on it
+  // when the file changed since this descriptor last read it (kernfs), so
+  // a reader learns of "populated 0" without re-reading in a loop.
+  int events_fd() const { return m_events.fd(); }
   // SIGKILLs every member at once: kill_cgroup, with cgroup.kill only when
   // the plan says the kernel has it.
   void kill() const;
@@ -60,6 +64,7 @@ class CgroupLeaf {
   std::string m_v1_memory;
   bool m_cgroup_kill = true;
   UniqueFd m_dir, m_procs, m_v1_tasks;
+  RereadableFile m_events;
 };
 
 // Writes `text` to the cgroup file `path`, or why it could not.

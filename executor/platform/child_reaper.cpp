@@ -57,6 +57,17 @@ void reap_exited_children(const std::function<void(int pid)>& before_reap,
   }
 }
 
+std::optional<ReapedChild> reap_if_exited(int pid) {
+  int status = 0;
+  rusage usage{};
+  pid_t got;
+  do {
+    got = ::wait4(pid, &status, WNOHANG, &usage);
+  } while (got < 0 && errno == EINTR);
+  if (got != pid) return std::nullopt;
+  return ReapedChild{pid, status, timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime), usage.ru_maxrss};
+}
+
 bool has_children() {
   siginfo_t info{};
   int rc;

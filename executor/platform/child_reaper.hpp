@@ -7,6 +7,7 @@
 // readable then; after wait4 it is gone), then reaped with its rusage.
 
 #include <functional>
+#include <optional>
 
 namespace jobwarden::platform {
 
@@ -21,6 +22,11 @@ struct ReapedChild {
 // `before_reap` (nothing to read from zombies) the peek is left out.
 void reap_exited_children(const std::function<void(int pid)>& before_reap,
                           const std::function<void(const ReapedChild&)>& on_reaped);
+
+// Reaps `pid` (a child of ours) if it has exited, without blocking and
+// without looking at any other child: wait4(pid) goes straight to it, where
+// wait4(-1) walks our whole list of children. nullopt: not exited yet.
+std::optional<ReapedChild> reap_if_exited(int pid);
 
 // Whether this process has any child at all, alive or zombie (never reaps).
 bool has_children();

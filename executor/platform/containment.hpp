@@ -57,8 +57,25 @@ class Containment {
   // SIGCONT, so a stopped member can act on it).
   virtual void send(const std::vector<core::ProcessInfo>& targets, int sig) = 0;
 
-  // True when no member is left, alive or unreaped. Never reaps.
+  // SIGKILLs every member and returns them, one entry per member killed.
+  // A cgroup kills first and names afterwards (cgroup.procs read,
+  // cgroup.kill written, then the pids described: members described before,
+  // e.g. at the SIGTERM, as they were then, the others read now, zombies
+  // included); without one the members are listed, then signalled.
+  virtual std::vector<core::ProcessInfo> kill_members() = 0;
+
+  // True when no member is left. A cgroup: no live member ("populated 0";
+  // an exited member's zombie has left the cgroup, the runner reaps it
+  // later). Without one: no member alive or unreaped. Never reaps.
   virtual bool empty() = 0;
+
+  // Whether empty() waits for exited members to be reaped (false: a zombie
+  // is no member, and its reaping can wait until the tree is empty).
+  virtual bool zombies_are_members() const = 0;
+
+  // A descriptor poll() reports with POLLPRI when empty() may have changed
+  // (the cgroup's cgroup.events), or -1: then only SIGCHLD tells.
+  virtual int empty_watch_fd() const = 0;
 
   // A child of jobwarden that is not the step's and never will be (the
   // guardian): never a member, never signalled, never waited for.

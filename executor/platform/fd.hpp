@@ -62,6 +62,8 @@ class RereadableFile {
   explicit RereadableFile(const std::string& path);
   std::optional<std::string> read() const;
   void close() { m_fd.reset(); }
+  bool valid() const { return m_fd.valid(); }
+  int fd() const { return m_fd.get(); }  // for poll() (kernfs: POLLPRI on a change)
 
  private:
   UniqueFd m_fd;

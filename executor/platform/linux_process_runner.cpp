@@ -23,6 +23,11 @@ using Clock = std::chrono::steady_clock;
 // before the output still buffered is dropped (and counted in the summary).
 constexpr int k_drain_patience_ms = 5000;
 
+// How long the end of an attempt waits for members that were exiting when
+// the tree was found empty to become zombies it can reap (microseconds,
+// unless the host is very busy).
+constexpr int k_leftover_patience_ms = 1000;
+
 timespec to_timespec(core::MonoTime::duration d) {
   if (d < core::MonoTime::duration::zero()) d = core::MonoTime::duration::zero();
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -113,29 +118,79 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   return result;
 }
 
+// A member of the step was reaped: its usage is added up, and the main
+// process's end becomes an event (another member's, one event for a run of them).
+void LinuxProcessRunner::on_reaped(const ReapedChild& child) {
+  if (!m_containment->claim_reaped(child.pid)) return;  // foreign: no usage, no event
+  m_meter.reaped(child);
+  core::RunnerEvent ev;
+  if (child.pid == m_main_pid && !m_main_reaped) {
+    m_main_reaped = true;
+    ev.kind = core::RunnerEvent::Kind::main_exited;
+    if (WIFEXITED(child.status)) ev.exit_code = WEXITSTATUS(child.status);
+    if (WIFSIGNALED(child.status)) ev.term_signal = WTERMSIG(child.status);
+    m_events.push_back(ev);
+  } else if (m_events.empty() || m_events.back().kind != core::RunnerEvent::Kind::child_reaped) {
+    ev.kind = core::RunnerEvent::Kind::child_reaped;
+    m_events.push_back(ev);
+  }
+}
+
 // Reaps every zombie child: the meter reads its CPU wait first (only
 // without a cgroup leaf, whose counters lose nothing), then its rusage is
 // added up; the main process's end becomes an event.
 void LinuxProcessRunner::reap_all() {
   std::function<void(int)> observe;
   if (m_meter.observes_zombies()) observe = [&](int pid) { m_meter.observe(pid); };
-  reap_exited_children(observe,
-                       [&](const ReapedChild& child) {
-                         if (!m_containment->claim_reaped(child.pid)) return;  // foreign: no usage, no event
-                         m_meter.reaped(child);
-                         core::RunnerEvent ev;
-                         if (child.pid == m_main_pid && !m_main_reaped) {
-                           m_main_reaped = true;
-                           ev.kind = core::RunnerEvent::Kind::main_exited;
-                           if (WIFEXITED(child.status)) ev.exit_code = WEXITSTATUS(child.status);
-                           if (WIFSIGNALED(child.status)) ev.term_signal = WTERMSIG(child.status);
-                           m_events.push_back(ev);
-                         } else if (m_events.empty() ||
-                                    m_events.back().kind != core::RunnerEvent::Kind::child_reaped) {
-                           ev.kind = core::RunnerEvent::Kind::child_reaped;
-                           m_events.push_back(ev);
-                         }
-                       });
+  reap_exited_children(observe, [&](const ReapedChild& child) { on_reaped(child); });
+}
+
+// The main process only, when it has exited (wait4 on its pid: no walk of
+// our other children).
+void LinuxProcessRunner::reap_main() {
+  if (m_main_pid == 0 || m_main_reaped) return;
+  if (const auto child = reap_if_exited(m_main_pid)) on_reaped(*child);
+}
+
+// After a kill of a tree whose containment does not count zombies (a
+// cgroup), SIGCHLD reaps only the main process: the others' zombies, up to
+// the whole tree, are reaped by finish_attempt once the tree is empty, so
+// that a thousand wait4 calls do not delay noticing it.
+void LinuxProcessRunner::on_sigchld() {
+  if (m_reaping_deferred) {
+    reap_main();
+  } else {
+    reap_all();
+  }
+}
+
+// cgroup.events changed: once it says empty, the main process's end (it
+// was a member, so it has exited) and the emptiness become events.
+void LinuxProcessRunner::on_empty_watch() {
+  const bool empty = m_containment->empty();  // read in any case: the read re-arms POLLPRI
+  if (!empty || m_main_pid == 0 || m_empty_reported) return;
+  m_empty_reported = true;
+  reap_main();
+  core::RunnerEvent ev;
+  ev.kind = core::RunnerEvent::Kind::tree_emptied;
+  m_events.push_back(ev);
+}
+
+// The zombies a deferred reaping left, and the members that were still
+// between leaving the cgroup and becoming zombies when it said empty (the
+// kernel's exit path does one, then the other): reaped until none of our
+// children is exiting, for at most `budget`.
+void LinuxProcessRunner::reap_leftovers(core::Millis budget) {
+  reap_all();
+  if (m_containment->zombies_are_members() || !m_containment->empty()) return;
+  const auto give_up = Clock::now() + budget;
+  while (has_exiting_child() && Clock::now() < give_up) {
+    pollfd fd{m_signals.fd(), POLLIN, 0};
+    (void)::poll(&fd, 1, 5);  // woken by SIGCHLD
+    while (m_signals.read_one() != 0) {
+    }
+    reap_all();
+  }
 }
 
 // The CI stopped listening (EPIPE, or its end of our stdout/stderr is gone):
@@ -162,7 +217,7 @@ void LinuxProcessRunner::on_wait_failure(int err) {
 void LinuxProcessRunner::handle_signals() {
   while (const int sig = m_signals.read_one()) {
     if (sig == SIGCHLD) {
-      reap_all();
+      on_sigchld();
     } else if (sig == k_parent_death_signal) {
       if (!parent_is_gone()) continue;  // a thread of the parent ended, not the parent
       core::RunnerEvent ev;
@@ -205,11 +260,12 @@ core::RunnerEvent LinuxProcessRunner::wait(std::optional<core::MonoTime> until) 
     // as POLLERR (pipe) or POLLHUP (socket, terminal) without any write.
     const auto watch_out = m_relay.watch_item(0);
     const auto watch_err = m_relay.watch_item(1);
-    pollfd fds[5] = {{m_signals.fd(), POLLIN, 0}, {out.fd, out.events, 0}, {err.fd, err.events, 0},
-                     {watch_out.fd, 0, 0},        {watch_err.fd, 0, 0}};
+    // cgroup.events: POLLPRI when it changed (kernfs), e.g. to "populated 0".
+    pollfd fds[6] = {{m_signals.fd(), POLLIN, 0}, {out.fd, out.events, 0}, {err.fd, err.events, 0},
+                     {watch_out.fd, 0, 0},        {watch_err.fd, 0, 0},  {m_containment->empty_watch_fd(), POLLPRI, 0}};
     timespec timeout{};
     if (wake) timeout = to_timespec(*wake - now);
-    const int n = ::ppoll(fds, 5, wake ? &timeout : nullptr, nullptr);
+    const int n = ::ppoll(fds, 6, wake ? &timeout : nullptr, nullptr);
     if (n < 0 && errno != EINTR) on_wait_failure(errno);
     if (n < 0) continue;
     for (std::size_t i = 0; i < 2; ++i) {
@@ -217,6 +273,7 @@ core::RunnerEvent LinuxProcessRunner::wait(std::optional<core::MonoTime> until) 
       if ((fds[i + 3].revents & (POLLERR | POLLHUP)) != 0) m_relay.mark_destination_closed(i);
     }
     if (fds[0].revents != 0) handle_signals();
+    if (fds[5].revents != 0) on_empty_watch();
     note_ci_gone();
   }
 }
@@ -231,6 +288,12 @@ std::vector<core::ProcessInfo> LinuxProcessRunner::signal_targets() {
 }
 
 std::vector<core::ProcessInfo> LinuxProcessRunner::signal_tree(core::TreeSignal which) {
+  // A cgroup is killed at once and named afterwards (kill_members); from
+  // then on only the main process is reaped until the tree is empty.
+  if (which == core::TreeSignal::kill && m_tree_kill && m_main_pid != 0 && !m_containment->zombies_are_members()) {
+    m_reaping_deferred = true;
+    return m_containment->kill_members();
+  }
   const auto targets = signal_targets();
   if (m_guard_by_processes) {
     std::vector<int> pids;
@@ -248,9 +311,11 @@ std::vector<core::ProcessInfo> LinuxProcessRunner::list_tree() {
 }
 
 // Does not reap: reaping produces events, and only wait() hands events out.
-// Empty means no member left (every one reaped) and no exit of the main
-// process still waiting in the queue to be reported.
+// Empty means no member left (Containment::empty: with a cgroup, zombies
+// are no members) and the main process reaped, its exit not still waiting
+// in the queue to be reported.
 bool LinuxProcessRunner::tree_empty() {
+  if (m_main_pid != 0 && !m_main_reaped) return false;
   for (const auto& ev : m_events) {
     if (ev.kind == core::RunnerEvent::Kind::main_exited) return false;
   }
@@ -260,7 +325,9 @@ bool LinuxProcessRunner::tree_empty() {
 core::CpuSoFar LinuxProcessRunner::cpu_so_far() { return m_meter.so_far(m_containment->member_pids()); }
 
 core::AttemptUsage LinuxProcessRunner::finish_attempt() {
-  reap_all();
+  reap_leftovers(core::Millis(k_leftover_patience_ms));
+  m_reaping_deferred = false;
+  m_empty_reported = false;
   const unsigned long long dropped = m_relay.drain_and_close(k_drain_patience_ms);
   core::AttemptUsage u;
   m_meter.finish(u, Clock::now());
@@ -299,7 +366,7 @@ void LinuxProcessRunner::guard_new_members(const std::vector<int>& pids) {
 bool LinuxProcessRunner::kill_everything(core::Millis budget) {
   const auto give_up = Clock::now() + budget;
   for (;;) {
-    m_containment->send(m_containment->members(), SIGKILL);
+    (void)m_containment->kill_members();
     reap_all();
     m_events.clear();
     if (m_containment->empty()) return true;

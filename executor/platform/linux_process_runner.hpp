@@ -18,6 +18,7 @@
 
 #include "executor/core/process_runner.hpp"
 #include "executor/core/result.hpp"
+#include "executor/platform/child_reaper.hpp"
 #include "executor/platform/containment.hpp"
 #include "executor/platform/guardian.hpp"
 #include "executor/platform/output_relay.hpp"
@@ -74,7 +75,12 @@ class LinuxProcessRunner final : public core::ProcessRunner {
 
  private:
   LinuxProcessRunner(const RunnerOptions& options, std::unique_ptr<Containment> containment);
+  void on_reaped(const ReapedChild& child);
   void reap_all();
+  void reap_main();
+  void on_sigchld();
+  void on_empty_watch();
+  void reap_leftovers(core::Millis budget);
   void handle_signals();
   void note_ci_gone();
   [[noreturn]] void on_wait_failure(int err);
@@ -99,6 +105,8 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   bool m_main_reaped = true;
   bool m_tree_kill = true;
   bool m_ci_gone_reported = false;  // the CI's stream closed: cancelled once
+  bool m_reaping_deferred = false;  // killed in a cgroup: SIGCHLD reaps the main process only
+  bool m_empty_reported = false;    // tree_emptied queued this attempt
 };
 
 }  // namespace jobwarden::platform

@@ -21,10 +21,12 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text) {
   out.pid = std::atoi(text.c_str());
   out.comm = text.substr(open + 1, close - open - 1);
   int ppid = 0, pgid = 0, sid = 0;
+  unsigned flags = 0;
   char state = '?';
-  if (std::sscanf(text.c_str() + close + 1, " %c %d %d %d", &state, &ppid, &pgid, &sid) != 4) {
+  if (std::sscanf(text.c_str() + close + 1, " %c %d %d %d %*d %*d %u", &state, &ppid, &pgid, &sid, &flags) < 4) {
     return std::nullopt;
   }
+  out.flags = flags;
   out.state = state;
   out.ppid = ppid;
   out.pgid = pgid;
@@ -66,6 +68,17 @@ std::optional<std::vector<int>> own_children() {
   ::closedir(dir);
   if (!readable) return std::nullopt;
   return children;
+}
+
+bool has_exiting_child() {
+  constexpr unsigned k_pf_exiting = 0x4;  // include/linux/sched.h
+  const auto children = own_children();
+  if (!children) return false;
+  for (int pid : *children) {
+    const auto st = read_proc_stat(pid);
+    if (st && st->state != 'Z' && st->state != 'X' && (st->flags & k_pf_exiting) != 0) return true;
+  }
+  return false;
 }
 
 std::vector<ProcStat> scan_processes() {

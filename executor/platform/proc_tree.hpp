@@ -19,6 +19,7 @@ struct ProcStat {
   int pgid = 0;
   int sid = 0;
   char state = '?';
+  unsigned flags = 0;  // the kernel's PF_* flags (0 when the text ends before them)
   std::string comm;
 };
 
@@ -44,6 +45,12 @@ std::unordered_set<int> existing_descendants();
 // /proc/self/task/*/children; nullopt where the kernel lacks that file
 // (CONFIG_PROC_CHILDREN).
 std::optional<std::vector<int>> own_children();
+
+// Whether a child of ours has begun to exit and is not a zombie yet
+// (PF_EXITING in its flags): it can be reaped in a moment. A cgroup says
+// "populated 0" as soon as its last task left it, which is before that task
+// becomes a zombie. False where /proc/self/task/*/children is missing.
+bool has_exiting_child();
 
 // "cmd arg arg" from /proc/PID/cmdline, or "[comm]" for kernel-ish/zombies.
 // A process chooses its own command line (up to megabytes, once per member of

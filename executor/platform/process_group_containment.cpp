@@ -78,6 +78,12 @@ void ProcessGroupContainment::send(const std::vector<core::ProcessInfo>& targets
   });
 }
 
+std::vector<core::ProcessInfo> ProcessGroupContainment::kill_members() {
+  auto targets = members();
+  send(targets, SIGKILL);
+  return targets;
+}
+
 // With only the guardian beside the step, our children list
 // (/proc/self/task/*/children, zombies included) answers without a /proc
 // scan; waitid alone cannot leave one child out.

@@ -31,7 +31,10 @@ class ProcessGroupContainment final : public Containment {
   std::vector<core::ProcessInfo> members() override;
   std::vector<int> member_pids() override;
   void send(const std::vector<core::ProcessInfo>& targets, int sig) override;
+  std::vector<core::ProcessInfo> kill_members() override;
   bool empty() override;
+  bool zombies_are_members() const override { return true; }
+  int empty_watch_fd() const override { return -1; }
   void ignore_child(int pid) override { m_ignored.insert(pid); }
   bool claim_reaped(int pid) override;
   void read_evidence(core::AttemptUsage& usage) override;

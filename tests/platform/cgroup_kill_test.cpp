@@ -2,11 +2,13 @@
 // the fallback for kernels without cgroup.kill (freeze, SIGKILL each
 // member, thaw) forced through the plan's cgroup_kill, a step that joins
 // its leaf between fork and exec (kernels without clone3 CLONE_INTO_CGROUP),
-// how a large tree is named cheaply, and the OOM evidence of a cgroup v2
+// how a large tree is named cheaply, what a kill names and when the killed
+// tree counts as empty (before its zombies are reaped), and the OOM evidence of a cgroup v2
 // memory controller read from a fake cgroup directory (this hybrid host's
 // v2 hierarchy has no controllers, so the real one cannot be exercised here).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,6 +17,8 @@
 #include "executor/platform/cgroup_fs.hpp"
 #include "executor/platform/cgroup_leaf.hpp"
 #include "executor/platform/child_reaper.hpp"
+#include "executor/platform/linux_process_runner.hpp"
+#include "executor/platform/proc_tree.hpp"
 #include "executor/platform/spawn.hpp"
 #include "tests/platform/real_attempt.hpp"
 #include "tests/support/cgroup_check.hpp"
@@ -123,6 +127,111 @@ TEST_CASE("a large tree is counted whole and named cheaply: 25 of the step's pro
   CHECK(r.log.find("SIGTERM to 121 processes: ") != std::string::npos);
   CHECK(r.log.find(", and 96 more") != std::string::npos);
   CHECK(surviving(ready_pids(r.output)).empty());
+}
+
+TEST_CASE("a SIGKILL in a cgroup names the members seen at the SIGTERM and those born during the grace") {
+  REQUIRE_CGROUP(parent);
+  RealOptions o{quick_settings(60'000, 5'000)};
+  o.signal_when_ready = SIGTERM;
+  o.ready_line = "all-ready 3";
+  // The main traps SIGTERM and starts a new member then, in a session of
+  // its own; the helper's four members ignore SIGTERM.
+  const std::string script = "trap 'setsid sh -c \"echo born \\$$; exec sleep 602\" &' TERM; " + k_helper +
+                             " --ignore-term wide 3 & while :; do wait; done";
+  const auto r = run_real({"/bin/sh", "-c", script}, o);
+  CAPTURE(r.log);
+  CAPTURE(r.output);
+  REQUIRE(r.rec.signals.size() >= 2);
+  const auto& term = r.rec.signals[0];
+  const auto& kill = r.rec.signals[1];
+  REQUIRE(term.signal == "SIGTERM");
+  REQUIRE(kill.signal == "SIGKILL");
+  CHECK(term.targets.size() == 5);  // sh, the helper's main and its 3 members
+  const auto born_at = r.output.find("born ");
+  REQUIRE(born_at != std::string::npos);
+  const int born = std::stoi(r.output.substr(born_at + 5));
+  CHECK(kill.targets.size() == 6);
+  CHECK(r.log.find("SIGKILL to 6 processes: ") != std::string::npos);
+  for (const auto& p : kill.targets) {
+    CAPTURE(p.pid);
+    CHECK_FALSE(p.command.empty());  // 6 members: every one named
+    const bool seen_at_term =
+        std::any_of(term.targets.begin(), term.targets.end(), [&](const core::ProcessInfo& t) { return t.pid == p.pid; });
+    if (p.pid == born) {
+      CHECK_FALSE(seen_at_term);
+      CHECK(p.pgid == born);  // read after the kill: its own session and group
+      CHECK(p.state != '?');
+    } else {
+      CHECK(seen_at_term);
+      CHECK(p.state == '?');  // as named at the SIGTERM; not read again
+      CHECK((p.command.find("jw-tree-helper") != std::string::npos || p.command.find("/bin/sh") == 0));
+    }
+  }
+  CHECK(r.rec.signalled.size() == 6);
+  CHECK(r.rec.survivors.empty());
+  auto pids = ready_pids(r.output);
+  pids.push_back(born);
+  CHECK(surviving(pids).empty());
+}
+
+TEST_CASE("a killed tree in a cgroup is empty once no member lives, before its zombies are reaped, and none is left after the attempt") {
+  REQUIRE_CGROUP(parent);
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out != nullptr);
+  platform::RunnerOptions ro;
+  ro.stdout_fd = fileno(out);
+  ro.stderr_fd = fileno(out);
+  ro.guardian = false;  // our only children are then the step's
+  auto created = platform::LinuxProcessRunner::create(ro);
+  REQUIRE(created.ok());
+  auto& runner = **created;
+  // Children from before (guardians of earlier runners in this process) are not the step's.
+  const auto before = platform::own_children();
+  REQUIRE(before.has_value());
+  const auto step_children = [&] {
+    auto now = platform::own_children().value_or(std::vector<int>{-1});
+    std::erase_if(now, [&](int pid) { return std::find(before->begin(), before->end(), pid) != before->end(); });
+    return now;
+  };
+  core::SpawnRequest request;
+  request.argv = {k_helper, "--ignore-term", "wide", "20"};
+  const auto started = runner.start(request);
+  REQUIRE(started.started);
+  REQUIRE_FALSE(runner.cgroup_paths().empty());
+  const auto until = [](int ms) { return std::chrono::steady_clock::now() + milliseconds(ms); };
+  REQUIRE(eventually(
+      [&] {
+        (void)runner.wait(until(20));
+        return file_content(out).find("all-ready 20") != std::string::npos;
+      },
+      milliseconds(30'000)));
+
+  const auto killed = runner.signal_tree(core::TreeSignal::kill);
+  CHECK(killed.size() == 21);
+  std::optional<core::RunnerEvent> main_exit;
+  bool emptied = false;
+  const auto give_up = until(30'000);
+  while (!emptied && std::chrono::steady_clock::now() < give_up) {
+    const core::RunnerEvent ev = runner.wait(give_up);
+    if (ev.kind == core::RunnerEvent::Kind::main_exited) main_exit = ev;
+    if (ev.kind == core::RunnerEvent::Kind::tree_emptied) emptied = true;
+  }
+  REQUIRE(emptied);
+  REQUIRE(main_exit.has_value());  // handed out before the emptiness
+  CHECK(main_exit->term_signal == SIGKILL);
+  CHECK(runner.tree_empty());
+  // The 20 orphans, reparented to us (the subreaper), have not been reaped:
+  // zombies (or, for a moment, on their way to it), not members.
+  const auto children = step_children();
+  CHECK(children.size() == 20);
+  std::size_t zombies = 0;
+  for (int pid : children) zombies += platform::read_proc_stat(pid).value_or(platform::ProcStat{}).state == 'Z' ? 1 : 0;
+  CHECK(zombies >= 1);
+
+  const core::AttemptUsage usage = runner.finish_attempt();
+  CHECK(usage.processes_reaped == 21);
+  CHECK(step_children().empty());
+  std::fclose(out);
 }
 
 TEST_CASE("OOM evidence from a fake cgroup tree: v2 memory.events oom_kill, else v1 memory.oom_control") {

@@ -63,6 +63,23 @@ TEST_CASE("a red step keeps its own exit code") {
   CHECK(rec.step_exit_code == 3);
 }
 
+TEST_CASE("a tree that empties without being reaped (a cgroup) ends the attempt at once, with the main's own exit status") {
+  Harness h;
+  auto script = exits_after(Millis{1000}, 3);
+  script.leftovers = {{2001, 0, true}, {2002, 2002, true, Millis{10}, "setsid sleeper"}};
+  script.empties_without_reaping = true;
+  const auto rec = h.run(script);
+  CHECK(rec.outcome == Outcome::red);
+  CHECK(rec.step_exit_code == 3);
+  REQUIRE(h.runner.signals_sent.size() == 2);
+  CHECK(h.runner.signals_sent[1].first == TreeSignal::kill);
+  CHECK(rec.signals[1].at_seconds == doctest::Approx(6.0));
+  // Empty 1 ms after the SIGKILL, on the runner's word: not at the next
+  // 50 ms sweep, and with no member's reaping reported.
+  CHECK(rec.total_seconds == doctest::Approx(6.001));
+  CHECK(rec.signalled.size() == 2);
+}
+
 TEST_CASE("a timeout terminates the whole tree, then kills what ignored SIGTERM after the grace") {
   Harness h;
   auto script = hangs();

@@ -57,6 +57,10 @@ struct AttemptScript {
   // in the order they were signalled. true: the main process's exit is queued
   // behind the others (the order that once lost its exit status).
   bool main_reaped_last = false;
+  // As the real runner with a cgroup: a member's death is no event (its
+  // zombie is reaped after the attempt); when the last member dies, the
+  // main process's exit (when due) and then tree_emptied.
+  bool empties_without_reaping = false;
 };
 
 class FakeRunner final : public core::ProcessRunner {
@@ -204,6 +208,7 @@ class FakeRunner final : public core::ProcessRunner {
     }
     for (const Death& d : now) {
       std::erase_if(m_alive, [&](const FakeMember& m) { return m.pid == d.pid; });
+      if (m_script.empties_without_reaping && d.pid != m_main_pid) continue;
       core::RunnerEvent ev;
       ev.kind = d.pid == m_main_pid ? core::RunnerEvent::Kind::main_exited
                                     : core::RunnerEvent::Kind::child_reaped;
@@ -211,6 +216,12 @@ class FakeRunner final : public core::ProcessRunner {
       ev.term_signal = d.term_signal;
       m_reaped.push_back(ev);
     }
+    if (m_script.empties_without_reaping && m_alive.empty()) {
+      core::RunnerEvent ev;
+      ev.kind = core::RunnerEvent::Kind::tree_emptied;
+      m_reaped.push_back(ev);
+    }
+    if (m_reaped.empty()) return core::RunnerEvent{};  // deaths that are no event: a wake-up
     const core::RunnerEvent ev = m_reaped.front();
     m_reaped.pop_front();
     return ev;
