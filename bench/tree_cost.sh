@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What a large tree costs jobwarden, in a cgroup leaf (run as root):
 #   6. jobwarden's own CPU while it supervises 1000 sleeping processes for 10 s
-#      (perf stat --no-inherit -p: its task-clock only, not the step's);
+#      (perf stat --no-inherit -p: its task-clock only, not the step's), beside
+#      the host's floor for it: a process that only wakes as often as
+#      jobwarden samples (jw-tree-helper tick 250), measured the same way;
 #   7. grace end -> empty tree: 1000 processes ignoring SIGTERM, every 4th in a
 #      session of its own (jw-tree-helper --ignore-term wide 1000), grace 1 s.
 #      From the report: total_seconds - (the SIGTERM's at_seconds + grace).
@@ -37,16 +39,28 @@ def wait_for_line(proc, text, limit=120):
         if select.select([proc.stdout], [], [], 1)[0]:
             buf += os.read(proc.stdout.fileno(), 65536)
 
+def task_clock_ms_per_s(pid):
+    r = subprocess.run(["perf", "stat", "--no-inherit", "-x,", "-e", "task-clock", "-p", str(pid),
+                        "--", "sleep", "10"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return next(float(l.split(",")[0]) for l in r.stderr.splitlines() if "task-clock" in l) / 10.0
+
+def wake_floor(prefix):
+    """The task-clock of a process that only wakes every 250 ms (jobwarden's window), in ms per second."""
+    p = subprocess.Popen(prefix + [helper, "tick", "250"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_line(p, "ticker")
+        return task_clock_ms_per_s(p.pid)
+    finally:
+        p.kill()
+        p.wait()
+
 def supervision_cpu(prefix):
     """jobwarden's task-clock over 10 s beside 1000 sleeping processes, in ms per second."""
     p = subprocess.Popen(prefix + [jw, "run", "--quiet", "--ci", "generic", "--timeout", "60s", "--grace", "1s", "--",
                                    helper, "wide", "1000"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         wait_for_line(p, "all-ready 1000")
-        r = subprocess.run(["perf", "stat", "--no-inherit", "-x,", "-e", "task-clock", "-p", str(p.pid),
-                            "--", "sleep", "10"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        ms = next(float(l.split(",")[0]) for l in r.stderr.splitlines() if "task-clock" in l)
-        return ms / 10.0
+        return task_clock_ms_per_s(p.pid)
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait()
@@ -106,6 +120,10 @@ for label, prefix in [("as is (CFS)", []), ("SCHED_FIFO 20", ["chrt", "-f", "20"
     before = load()
     runs = [supervision_cpu(prefix) for _ in range(3)]
     print(f"| own CPU, 1000 sleeping processes, 10 s | {label} | 3 | {statistics.median(runs):.2f} ms/s "
+          f"| {min(runs):.2f} | {max(runs):.2f} | {before} |")
+    before = load()
+    runs = [wake_floor(prefix) for _ in range(3)]
+    print(f"| floor: a process waking every 250 ms, nothing else, 10 s | {label} | 3 | {statistics.median(runs):.2f} ms/s "
           f"| {min(runs):.2f} | {max(runs):.2f} | {before} |")
 for label, prefix in [("as is (CFS)", []), ("SCHED_FIFO 20", ["chrt", "-f", "20"])]:
     before = load()

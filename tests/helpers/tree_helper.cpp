@@ -19,6 +19,9 @@
 //     spin              busy-loop forever (a CPU-bound step)
 //     sleep             sleep forever (a hung step)
 //     alloc N           allocate and touch N MiB, then print "allocated" and exit 0
+//     tick N            wake every N ms and do nothing else (ppoll with only a
+//                       timeout): what merely waking that often costs on this
+//                       host, the floor under jobwarden's sampling (bench/)
 //   options:
 //     --ignore-term     every member ignores SIGTERM
 //     --main-exits N    after all-ready, the main process exits with N
@@ -30,6 +33,7 @@
 #include <new>
 #include <string>
 #include <vector>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -187,6 +191,11 @@ int main(int argc, char** argv) {
     }
     say("allocated");
     return 0;
+  }
+  if (name == "tick") {
+    say("ready " + std::to_string(getpid()) + " ticker");
+    const timespec every{arg / 1000, (arg % 1000) * 1'000'000};
+    for (;;) (void)ppoll(nullptr, 0, &every, nullptr);
   }
   if (name == "sleep") {
     say("ready " + std::to_string(getpid()) + " sleeper");
