@@ -8,6 +8,7 @@
 
 #include "adapters/dialects.hpp"
 #include "adapters/gitlab/custom_executor.hpp"
+#include "executor/platform/environment.hpp"
 #include "executor/platform/signals.hpp"
 #include "executor/cli/cli.hpp"
 
@@ -25,6 +26,9 @@ int main(int argc, char** argv) {
   jobwarden::platform::ensure_standard_fds();
   jobwarden::platform::block_cancel_signals_for_life();
   jobwarden::platform::watch_parent_death();
+  // Before any thread and any name lookup: the job's HOSTALIASES & co. reach
+  // the step, never jobwarden's own HTTP client (platform/environment.hpp).
+  jobwarden::platform::drop_client_steering_variables();
   try {
     return jobwarden::cli::main_entry(argc, argv);
   } catch (const std::exception& e) {

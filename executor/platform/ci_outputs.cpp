@@ -11,10 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "executor/platform/environment.hpp"
 #include "executor/platform/fd.hpp"
 #include "executor/platform/spawn.hpp"
-
-extern char** environ;
 
 namespace jobwarden::platform {
 namespace {
@@ -81,8 +80,12 @@ core::Result<int, std::string> run_with_input(const std::vector<std::string>& ar
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const std::vector<std::string> env = children_environment();  // the CI's, as it gave it
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, args.data(), environ);
+  const int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return core::unexpected(program + ": " + std::strerror(rc));

@@ -13,10 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "executor/platform/environment.hpp"
 #include "executor/platform/fd.hpp"
 #include "executor/platform/signals.hpp"
-
-extern char** environ;
 
 namespace jobwarden::platform {
 namespace {
@@ -105,11 +104,12 @@ fail:
   ::_exit(e == ENOENT ? 127 : 126);
 }
 
-// Our environment with `extra` (NAME=VALUE) added, replacing same-named entries.
+// The children's environment (environment.hpp: the CI's, with the variables
+// jobwarden dropped from its own) with `extra` (NAME=VALUE) added, replacing
+// same-named entries.
 std::vector<std::string> merged_environment(const std::vector<std::string>& extra) {
   std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry(*e);
+  for (const std::string& entry : children_environment()) {
     const std::string key = entry.substr(0, entry.find('=') + 1);
     const bool replaced = std::any_of(extra.begin(), extra.end(),
                                       [&](const std::string& x) { return x.rfind(key, 0) == 0; });

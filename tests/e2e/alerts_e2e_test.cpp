@@ -2,6 +2,8 @@
 // is up, down, slow, failing or redirecting.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/gitlab_runner_emulator.hpp"
@@ -184,12 +186,17 @@ TEST_CASE("alerts: HTTPS verifies the server against the system CA store, a self
   REQUIRE(server);
   Host host("");
   host.dir.write("admin.yaml", alerts_admin("https://127.0.0.1:" + std::to_string(port) + "/hook?token=" + k_token));
-  const auto r = host.run("build", "exit 3");
+  // The job's SSLKEYLOGFILE is the step's, never jobwarden's: libcurl would
+  // write the session keys of the webhook's connection (its URL holds a token) there.
+  const std::string key_log = tls.file("keys.log");
+  const auto r = host.run("build", "printf 'keylog:%s\\n' \"$SSLKEYLOGFILE\"; exit 3", {"SSLKEYLOGFILE=" + key_log});
   CAPTURE(r.err);
   CHECK(r.exit_code == 3);
   CHECK(contains(r.err, "jobwarden: warning: alert: exhausted: the webhook failed after "));
   CHECK(contains(r.err, "(TLS certificate not trusted); the verdict is unchanged"));
   CHECK_FALSE(contains(r.err + r.out, k_token));
+  CHECK(contains(r.out, "keylog:" + key_log + "\n"));
+  CHECK_FALSE(std::filesystem::exists(key_log));
 }
 
 TEST_CASE("proxies: a job's http_proxy and co. get neither the push nor the alert, the admin's proxy gets both") {

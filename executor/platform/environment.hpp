@@ -1,0 +1,45 @@
+#pragma once
+// jobwarden's environment, and the one its children get.
+//
+// Under `jobwarden run` in a job, jobwarden's environment is the job's. The
+// step and the CI's helpers (buildkite-agent annotate) must get it exactly as
+// the CI gave it; jobwarden's own HTTP client (the Pushgateway push and the
+// alert, to endpoints of the trusted admin configuration) must not be steered
+// by it. glibc's resolver reads variables from the environment of the process
+// that resolves: HOSTALIASES (a file mapping a host name to another),
+// LOCALDOMAIN (the search list) and RES_OPTIONS (ndots and the like), the
+// three with which a job could make the alert receiver's name resolve
+// elsewhere and so suppress an alert about itself, and RESOLV_HOST_CONF (the
+// host.conf to read) — the resolver variables glibc itself ignores in setuid
+// programs. libcurl reads SSLKEYLOGFILE and would write the TLS session keys
+// of the webhook's connection (whose URL holds a token) to a file the job
+// names.
+//
+// So main() keeps a copy of the environment for the children and then removes
+// those variables from jobwarden's own (drop_client_steering_variables),
+// before any thread exists and before anything resolves a name.
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jobwarden::platform {
+
+// The variables removed from jobwarden's own environment (never from a child's).
+inline constexpr std::array<std::string_view, 5> k_client_steering_variables{
+    "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "RESOLV_HOST_CONF", "SSLKEYLOGFILE"};
+
+// The environment children get ("NAME=VALUE" entries in their order): the
+// copy drop_client_steering_variables kept, or, in a process that never
+// called it (the platform tests), the environment as it is now. What spawn
+// and run_with_input hand to children.
+std::vector<std::string> children_environment();
+
+// Keeps a copy of the environment for children_environment, then unsets
+// k_client_steering_variables in jobwarden's own. Call it once, while
+// jobwarden has one thread (unsetenv races with getenv in another thread);
+// nothing may change the environment afterwards (the copy would not see it).
+void drop_client_steering_variables();
+
+}  // namespace jobwarden::platform
