@@ -25,7 +25,7 @@ Unexpected<std::decay_t<E>> unexpected(E&& e) {
 template <typename T, typename E>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T v) : m_v(std::in_place_index<0>, std::move(v)) {}  // NOLINT: implicit by design
   Result(Unexpected<E> e) : m_v(std::in_place_index<1>, std::move(e.error)) {}  // NOLINT
   bool ok() const { return m_v.index() == 0; }
   explicit operator bool() const { return ok(); }

@@ -34,10 +34,17 @@ constexpr unsigned k_pidfd_signal_process_group = 1U << 2;
 // jobwarden's sweep of stale leaves or `gitlab cleanup`.
 constexpr long k_empty_patience_ms = 5000;
 
+// What jobwarden told the guardian to kill should it die.
 struct Watched {
   std::vector<std::string> cgroups;  // [0] the v2 leaf; then v1 memory cgroups
   std::vector<UniqueFd> processes;   // pidfds: each process and the group it leads
   std::vector<int> process_pids;     // their pids, for kill(-pgid) on kernels < 6.9
+
+  // Takes in one message other than the goodbye (the caller's to act on).
+  void take(GuardianMessage& m);
+  // Without a cgroup the pidfds pile up while the step forks: past a bound,
+  // those of processes that have exited (POLLIN) are dropped.
+  void drop_exited();
 };
 
 long now_ms() {
@@ -104,35 +111,30 @@ void detach(int socket, int jobwarden) {
   }
 }
 
-// Without a cgroup the pidfds pile up while the step forks: past a bound,
-// those of processes that have exited (POLLIN) are dropped.
-void drop_exited(Watched& w) {
-  if (w.processes.size() < 1024) return;
-  for (std::size_t i = w.processes.size(); i-- > 0;) {
-    pollfd p{w.processes[i].get(), POLLIN, 0};
+void Watched::drop_exited() {
+  if (processes.size() < 1024) return;
+  for (std::size_t i = processes.size(); i-- > 0;) {
+    pollfd p{processes[i].get(), POLLIN, 0};
     if (::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0) {
-      w.processes.erase(w.processes.begin() + static_cast<long>(i));
-      w.process_pids.erase(w.process_pids.begin() + static_cast<long>(i));
+      processes.erase(processes.begin() + static_cast<long>(i));
+      process_pids.erase(process_pids.begin() + static_cast<long>(i));
     }
   }
 }
 
-// Applies one message; false on goodbye.
-bool apply(GuardianMessage& m, Watched& w) {
+void Watched::take(GuardianMessage& m) {
   switch (m.kind) {
-    case k_guardian_cgroup: w.cgroups.push_back(m.text); break;
+    case k_guardian_cgroup: cgroups.push_back(m.text); break;
     case k_guardian_processes:
       for (std::size_t i = 0; i < m.fds.size(); ++i) {
-        w.processes.push_back(std::move(m.fds[i]));
-        w.process_pids.push_back(i < m.pids.size() ? m.pids[i] : 0);
+        processes.push_back(std::move(m.fds[i]));
+        process_pids.push_back(i < m.pids.size() ? m.pids[i] : 0);
       }
-      drop_exited(w);
+      drop_exited();
       break;
-    case k_guardian_forget: w = Watched{}; break;
-    case k_guardian_goodbye: return false;
+    case k_guardian_forget: *this = Watched{}; break;
     default: break;
   }
-  return true;
 }
 
 void kill_processes(const Watched& w) {
@@ -184,10 +186,11 @@ void run_guardian(int socket, int jobwarden) {
       const Received got = receive_guardian_message(socket, m, true);
       if (got == Received::end) jobwarden_gone = true;
       if (got != Received::message) break;
-      if (!apply(m, watched)) {
+      if (m.kind == k_guardian_goodbye) {
         bye = true;
         break;
       }
+      watched.take(m);
     }
   }
   if (!bye) {

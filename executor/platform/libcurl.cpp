@@ -2,21 +2,48 @@
 
 #include <dlfcn.h>
 
+#include <type_traits>
+
 namespace jobwarden::platform {
 namespace {
 
-// One entry of the table: where the pointer goes and the symbol's name.
+// The address of `name` in `library` as the header's function type, or the
+// name when the library lacks it.
 template <typename Fn>
-bool resolve(void* library, const char* name, Fn& slot, std::string& missing) {
+core::Result<Fn, std::string> symbol(void* library, const char* name) {
   // dlsym returns the address as void*; POSIX guarantees that it converts to
   // a function pointer of the symbol's type.
   void* address = ::dlsym(library, name);
-  if (address == nullptr) {
-    missing = name;
-    return false;
-  }
-  slot = reinterpret_cast<Fn>(address);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
-  return true;
+  if (address == nullptr) return core::unexpected(std::string(name));
+  return reinterpret_cast<Fn>(address);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+}
+
+// The table, or the name of the first symbol `library` lacks.
+core::Result<LibCurl, std::string> resolve_table(void* library) {
+  LibCurl api;
+  core::Status<std::string> complete = core::Ok{};
+  const auto entry = [&](auto& slot, const char* name) {
+    if (!complete) return;  // the first missing name is the one reported
+    auto found = symbol<std::remove_reference_t<decltype(slot)>>(library, name);
+    if (found) {
+      slot = *found;
+    } else {
+      complete = core::unexpected(found.error());
+    }
+  };
+  entry(api.global_init, "curl_global_init");
+  entry(api.global_cleanup, "curl_global_cleanup");
+  entry(api.easy_init, "curl_easy_init");
+  entry(api.easy_cleanup, "curl_easy_cleanup");
+  entry(api.easy_reset, "curl_easy_reset");
+  entry(api.easy_setopt, "curl_easy_setopt");
+  entry(api.easy_perform, "curl_easy_perform");
+  entry(api.easy_getinfo, "curl_easy_getinfo");
+  entry(api.easy_strerror, "curl_easy_strerror");
+  entry(api.slist_append, "curl_slist_append");
+  entry(api.slist_free_all, "curl_slist_free_all");
+  if (!complete) return core::unexpected(complete.error());
+  return api;
 }
 
 core::Result<LibCurl, std::string> load() {
@@ -26,21 +53,9 @@ core::Result<LibCurl, std::string> load() {
     const char* why = ::dlerror();
     return core::unexpected("libcurl could not be loaded: " + std::string(why != nullptr ? why : k_libcurl_soname));
   }
-  LibCurl api;
-  std::string missing;
-  const bool complete = resolve(library, "curl_global_init", api.global_init, missing) &&
-                        resolve(library, "curl_global_cleanup", api.global_cleanup, missing) &&
-                        resolve(library, "curl_easy_init", api.easy_init, missing) &&
-                        resolve(library, "curl_easy_cleanup", api.easy_cleanup, missing) &&
-                        resolve(library, "curl_easy_reset", api.easy_reset, missing) &&
-                        resolve(library, "curl_easy_setopt", api.easy_setopt, missing) &&
-                        resolve(library, "curl_easy_perform", api.easy_perform, missing) &&
-                        resolve(library, "curl_easy_getinfo", api.easy_getinfo, missing) &&
-                        resolve(library, "curl_easy_strerror", api.easy_strerror, missing) &&
-                        resolve(library, "curl_slist_append", api.slist_append, missing) &&
-                        resolve(library, "curl_slist_free_all", api.slist_free_all, missing);
-  if (!complete) {  // a libcurl.so.4 that is not libcurl: left mapped, like a good one
-    return core::unexpected("libcurl could not be loaded: " + std::string(k_libcurl_soname) + " lacks " + missing);
+  auto api = resolve_table(library);
+  if (!api) {  // a libcurl.so.4 that is not libcurl: left mapped, like a good one
+    return core::unexpected("libcurl could not be loaded: " + std::string(k_libcurl_soname) + " lacks " + api.error());
   }
   return api;  // the library stays loaded for the life of the process
 }

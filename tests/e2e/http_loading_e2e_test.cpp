@@ -24,6 +24,19 @@ std::string verdict_line(const std::string& err) {
   return at == std::string::npos ? std::string() : err.substr(at, err.find('\n', at) - at);
 }
 
+// `host.run("build", "exit 3")` in a mount namespace of its own where `cover`
+// (a shell word) is bind-mounted over the file libcurl.so.4 resolves to.
+ChildResult run_with_libcurl_covered(Host& host, const std::string& cover) {
+  std::vector<std::string> argv{
+      "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+      R"sh(lib=$(/sbin/ldconfig -p | awk '$1 == "libcurl.so.4" {print $NF; exit}'))sh"
+      R"sh( && [ -n "$lib" ] && mount --bind )sh" + cover + R"sh( "$(readlink -f "$lib")" && exec "$@")sh",
+      "sh"};
+  const auto jobwarden = host.run_argv("build", "exit 3");
+  argv.insert(argv.end(), jobwarden.begin(), jobwarden.end());
+  return run_child(argv, {}, std::chrono::milliseconds(120'000), host.dir.path());
+}
+
 }  // namespace
 
 TEST_CASE("operations: libcurl is not mapped while the step runs, and is loaded afterwards to push and alert") {
@@ -58,14 +71,7 @@ TEST_CASE("operations: without a usable libcurl the push and the alert fail nami
   const std::size_t sent_before = receiver.requests().size();
 
   // In a mount namespace of its own, /dev/null covers the file libcurl.so.4 resolves to: dlopen refuses it.
-  std::vector<std::string> argv{
-      "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
-      R"sh(lib=$(/sbin/ldconfig -p | awk '$1 == "libcurl.so.4" {print $NF; exit}'))sh"
-      R"sh( && [ -n "$lib" ] && mount --bind /dev/null "$(readlink -f "$lib")" && exec "$@")sh",
-      "sh"};
-  const auto jobwarden = host.run_argv("build", "exit 3");
-  argv.insert(argv.end(), jobwarden.begin(), jobwarden.end());
-  const auto r = run_child(argv, {}, std::chrono::milliseconds(120'000), host.dir.path());
+  const auto r = run_with_libcurl_covered(host, "/dev/null");
   CAPTURE(r.err);
   CHECK(r.exit_code == reference.exit_code);
   CHECK(verdict_line(r.err) == verdict_line(reference.err));
@@ -76,4 +82,19 @@ TEST_CASE("operations: without a usable libcurl the push and the alert fail nami
   CHECK(contains(r.err, "libcurl.so.4"));
   CHECK(contains(r.err, "); the verdict is unchanged"));
   CHECK(receiver.requests().size() == sent_before);
+}
+
+TEST_CASE("operations: a libcurl.so.4 that is not libcurl fails the push and the alert naming the missing function") {
+  if (::geteuid() != 0) return;  // a private mount namespace needs root (CI runs as root)
+  HttpReceiver receiver(HttpReceiver::Mode::up);
+  Host host("");
+  host.dir.write("admin.yaml", sending_admin(receiver));
+  // libm in libcurl's place: dlopen succeeds (jobwarden has libm mapped already), the first lookup fails.
+  const auto r = run_with_libcurl_covered(
+      host, R"sh("$(readlink -f "$(/sbin/ldconfig -p | awk '$1 == "libm.so.6" {print $NF; exit}')")")sh");
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(contains(r.err, "(libcurl could not be loaded: libcurl.so.4 lacks curl_global_init)"));
+  CHECK(contains(r.err, "); the verdict is unchanged"));
+  CHECK(receiver.requests().empty());
 }
