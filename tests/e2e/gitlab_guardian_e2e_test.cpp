@@ -28,20 +28,33 @@ const std::string k_helper = tree_helper();
 const std::string k_scrubbed_tree = "env -i " + k_helper + " setsid & env -i " + k_helper + " double-fork & " +
                                     "env -i " + k_helper + " grandchild & wait";
 
+// A `gitlab run` stage of the scrubbed tree, once its three helpers are set up.
+std::unique_ptr<ChildProcess> start_scrubbed_stage(GitlabRunnerEmulator& gl) {
+  auto driver = gl.start_stage("build_script", k_scrubbed_tree);
+  REQUIRE(all_helpers_ready(*driver, 3, milliseconds(30'000)));
+  return driver;
+}
+
+// The runner's force kill of the driver's process group (the step's own
+// sessions are not in that group); the pids the tree announced.
+std::vector<int> force_kill_stage(GitlabRunnerEmulator& gl, ChildProcess& driver) {
+  driver.send_group_signal(SIGKILL);
+  const auto killed = gl.finish_stage(driver, milliseconds(30'000));
+  const auto pids = ready_pids(killed.driver.out);
+  REQUIRE(pids.size() == 4);
+  return pids;
+}
+
 }  // namespace
 
 TEST_CASE("gitlab run SIGKILLed mid-stage: its guardian kills the job's tree, no cleanup needed") {
   REQUIRE_CGROUP(parent);
   GitlabRunnerEmulator gl;
   gl.config();
-  auto driver = gl.start_stage("build_script", k_scrubbed_tree);
-  REQUIRE(all_helpers_ready(*driver, 3, milliseconds(30'000)));
+  auto driver = start_scrubbed_stage(gl);
   const int jw_pid = driver->pid();
   CHECK(leaves_of(parent, jw_pid).size() == 1);
-  driver->send_group_signal(SIGKILL);  // the runner's force kill: the step's own sessions are not in that group
-  const auto killed = gl.finish_stage(*driver, milliseconds(30'000));
-  const auto pids = ready_pids(killed.driver.out);
-  REQUIRE(pids.size() == 4);
+  const auto pids = force_kill_stage(gl, *driver);
   CHECK(eventually([&] { return surviving(pids).empty(); }, milliseconds(2000)));
   CHECK(eventually([&] { return leaves_of(parent, jw_pid).empty(); }, milliseconds(10'000)));
   kill_leftovers(pids);
@@ -51,14 +64,10 @@ TEST_CASE("gitlab cleanup after a SIGKILLed run and guardian removes the leaf an
   REQUIRE_CGROUP(parent);
   GitlabRunnerEmulator gl;
   gl.config();
-  auto driver = gl.start_stage("build_script", k_scrubbed_tree);
-  REQUIRE(all_helpers_ready(*driver, 3, milliseconds(30'000)));
+  auto driver = start_scrubbed_stage(gl);
   const int jw_pid = driver->pid();
   REQUIRE(kill_guardian_of(jw_pid));  // it dies too (a kill of the runner's whole cgroup)
-  driver->send_group_signal(SIGKILL);
-  const auto killed = gl.finish_stage(*driver, milliseconds(30'000));
-  const auto pids = ready_pids(killed.driver.out);
-  REQUIRE(pids.size() == 4);
+  const auto pids = force_kill_stage(gl, *driver);
   CHECK(surviving(pids).size() == 4);  // nobody else killed them
   const std::string state = read_file(gl.tmpdir() + "/jobwarden/state.json");
   CHECK(contains(state, "\"v2_parent\":\"" + parent + "\""));
