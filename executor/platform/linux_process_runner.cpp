@@ -150,7 +150,13 @@ void LinuxProcessRunner::reap_all() {
 void LinuxProcessRunner::reap_main() {
   if (m_main_pid == 0 || m_main_reaped) return;
   if (const auto child = reap_if_exited(m_main_pid)) on_reaped(*child);
+  watch_children();
 }
+
+// While reaping is deferred and the main process has been reaped, SIGCHLD
+// is not read: the exit of each of a thousand members would wake the loop
+// for nothing, taking CPU from the kernel's exit work for the rest.
+void LinuxProcessRunner::watch_children() { m_signals.watch_children(!(m_reaping_deferred && m_main_reaped)); }
 
 // After a kill of a tree whose containment does not count zombies (a
 // cgroup), SIGCHLD reaps only the main process: the others' zombies, up to
@@ -292,6 +298,7 @@ std::vector<core::ProcessInfo> LinuxProcessRunner::signal_tree(core::TreeSignal 
   // then on only the main process is reaped until the tree is empty.
   if (which == core::TreeSignal::kill && m_tree_kill && m_main_pid != 0 && !m_containment->zombies_are_members()) {
     m_reaping_deferred = true;
+    watch_children();
     return m_containment->kill_members();
   }
   const auto targets = signal_targets();
@@ -325,8 +332,9 @@ bool LinuxProcessRunner::tree_empty() {
 core::CpuSoFar LinuxProcessRunner::cpu_so_far() { return m_meter.so_far(m_containment->member_pids()); }
 
 core::AttemptUsage LinuxProcessRunner::finish_attempt() {
-  reap_leftovers(core::Millis(k_leftover_patience_ms));
   m_reaping_deferred = false;
+  watch_children();
+  reap_leftovers(core::Millis(k_leftover_patience_ms));
   m_empty_reported = false;
   const unsigned long long dropped = m_relay.drain_and_close(k_drain_patience_ms);
   core::AttemptUsage u;
@@ -365,6 +373,8 @@ void LinuxProcessRunner::guard_new_members(const std::vector<int>& pids) {
 
 bool LinuxProcessRunner::kill_everything(core::Millis budget) {
   const auto give_up = Clock::now() + budget;
+  m_reaping_deferred = false;
+  watch_children();
   for (;;) {
     (void)m_containment->kill_members();
     reap_all();

@@ -78,6 +78,7 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   void on_reaped(const ReapedChild& child);
   void reap_all();
   void reap_main();
+  void watch_children();
   void on_sigchld();
   void on_empty_watch();
   void reap_leftovers(core::Millis budget);

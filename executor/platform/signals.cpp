@@ -9,7 +9,7 @@
 namespace jobwarden::platform {
 
 SignalChannel::SignalChannel() {
-  sigset_t set;
+  sigset_t& set = m_set;
   sigemptyset(&set);
   for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, k_parent_death_signal}) sigaddset(&set, s);
   sigprocmask(SIG_BLOCK, &set, &m_old_mask);
@@ -24,6 +24,15 @@ SignalChannel::~SignalChannel() {
   m_fd.reset();
   sigaction(SIGPIPE, &m_old_pipe, nullptr);
   sigprocmask(SIG_SETMASK, &m_old_mask, nullptr);
+}
+
+void SignalChannel::watch_children(bool on) {
+  if (on) {
+    sigaddset(&m_set, SIGCHLD);
+  } else {
+    sigdelset(&m_set, SIGCHLD);
+  }
+  if (m_fd.valid()) (void)::signalfd(m_fd.get(), &m_set, 0);  // the mask only; SIGCHLD stays blocked
 }
 
 int SignalChannel::read_one() {

@@ -23,8 +23,14 @@ class SignalChannel {
   int fd() const { return m_fd.get(); }
   // Reads one pending signal; 0 when none is pending.
   int read_one();
+  // Whether SIGCHLD is read from the channel (it always is at first). Off,
+  // a SIGCHLD stays pending, blocked (one pending, however many children
+  // exit: standard signals do not queue), and no exit wakes the loop; on
+  // again, a pending one is readable at once.
+  void watch_children(bool on);
 
  private:
+  sigset_t m_set{};
   UniqueFd m_fd;
   sigset_t m_old_mask{};
   struct sigaction m_old_pipe {};

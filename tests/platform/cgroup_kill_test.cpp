@@ -231,6 +231,29 @@ TEST_CASE("a killed tree in a cgroup is empty once no member lives, before its z
   const core::AttemptUsage usage = runner.finish_attempt();
   CHECK(usage.processes_reaped == 21);
   CHECK(step_children().empty());
+
+  // The next attempt on the same runner has its main's exit seen through
+  // SIGCHLD again (not read while the killed tree's zombies waited): its
+  // main exits while a child of it lives on, so the leaf stays populated.
+  request.argv = {k_helper, "holder"};
+  REQUIRE(runner.start(request).started);
+  std::optional<core::RunnerEvent> second;
+  const auto second_give_up = until(30'000);
+  while (!second && std::chrono::steady_clock::now() < second_give_up) {
+    const core::RunnerEvent ev = runner.wait(second_give_up);
+    if (ev.kind == core::RunnerEvent::Kind::main_exited) second = ev;
+  }
+  REQUIRE(second.has_value());
+  CHECK(second->exit_code == 0);
+  CHECK_FALSE(runner.tree_empty());  // the holder lives
+  CHECK(runner.signal_tree(core::TreeSignal::kill).size() == 1);
+  bool second_emptied = false;
+  while (!second_emptied && std::chrono::steady_clock::now() < second_give_up) {
+    second_emptied = runner.wait(second_give_up).kind == core::RunnerEvent::Kind::tree_emptied;
+  }
+  CHECK(second_emptied);
+  (void)runner.finish_attempt();
+  CHECK(step_children().empty());
   std::fclose(out);
 }
 
