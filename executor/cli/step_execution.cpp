@@ -52,10 +52,16 @@ std::optional<core::StepResult> execute_step(
   if (request.spawn.memory_limit_bytes && !(*runner)->memory_limits_enforced()) {
     log.warn("the memory limit is not enforced and OOM kills are not detected: no memory cgroup for the step");
   }
-  std::mt19937_64 rng(std::random_device{}());
+  // The backoff's jitter, seeded when a retry first needs it: most steps
+  // never retry, and std::random_device costs a CPUID probe (a trap to the
+  // hypervisor on a VM) and a getrandom call.
+  std::optional<std::mt19937_64> rng;
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
   platform::SystemClock clock;
-  core::StepRunner step_runner(**runner, clock, log, [&] { return uniform(rng); });
+  core::StepRunner step_runner(**runner, clock, log, [&] {
+    if (!rng) rng.emplace(std::random_device{}());
+    return uniform(*rng);
+  });
   // jobwarden's own lines keep their place among the step's output: what the
   // step wrote before a line is relayed before it.
   platform::LinuxProcessRunner& relay = **runner;

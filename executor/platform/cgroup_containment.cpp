@@ -16,19 +16,16 @@
 namespace jobwarden::platform {
 namespace {
 
-// What a probe cgroup made under a directory showed.
-struct ProbedCgroup {
-  bool has_kill = false;  // cgroup.kill exists there (Linux >= 5.14)
-};
+// "jobwarden-<our pid>-<attempt>": an attempt's cgroups, v2 and v1 alike.
+std::string leaf_name(int attempt) { return "jobwarden-" + std::to_string(::getpid()) + "-" + std::to_string(attempt); }
 
-// Whether a cgroup can be made under `dir` (a probe is made and removed), or why not.
-core::Result<ProbedCgroup, std::string> probe_writable(const std::string& dir) {
-  const std::string probe = dir + "/jobwarden-probe-" + std::to_string(::getpid());
-  if (::mkdir(probe.c_str(), 0755) == 0) {
-    const ProbedCgroup probed{::access((probe + "/cgroup.kill").c_str(), F_OK) == 0};
-    (void)::rmdir(probe.c_str());
-    return probed;
-  }
+// Makes the cgroup `name` under `dir`, or says why none can be made there:
+// the first attempt's own mkdir is what decides whether `dir` is writable
+// (no probe cgroup is made and removed before it: each cgroup mkdir and
+// rmdir costs 0.1-0.25 ms here, bench/RESULTS.md). The reason names `dir`,
+// for the fallback's log line.
+core::Status<std::string> make_cgroup(const std::string& dir, const std::string& name) {
+  if (::mkdir((dir + "/" + name).c_str(), 0755) == 0) return core::Ok{};
   switch (errno) {
     case EROFS: return core::unexpected(dir + " is read-only");
     case EACCES:
@@ -61,40 +58,45 @@ bool enable_v2_memory(const std::string& dir) {
 struct Discovered {
   CgroupPlan plan;
   std::string how;
+  std::optional<CgroupLeaf> first;  // attempt 1's, made by the discovery
 };
 
 // The v1 memory cgroup beside the leaves (hybrid hosts): under our own v1
-// memory cgroup. Returns the memory part of the description.
-std::string plan_v1_memory(const CgroupMounts& mounts, const OwnCgroups& own, CgroupPlan& plan) {
-  if (mounts.v1_memory.mount_point.empty()) return "memory: none (no memory controller in cgroup v2 or v1)";
-  const std::string dir = cgroup_dir(mounts.v1_memory, own.v1_memory);
+// memory cgroup, where the first attempt's (`name`) is made now. Returns the
+// memory part of the description.
+std::string plan_v1_memory(const CgroupPlacement& at, const std::string& name, CgroupPlan& plan) {
+  if (at.mounts.v1_memory.mount_point.empty()) return "memory: none (no memory controller in cgroup v2 or v1)";
+  const std::string dir = cgroup_dir(at.mounts.v1_memory, at.own.v1_memory);
   if (dir.empty()) return "memory: none (our v1 memory cgroup is not visible)";
-  if (const auto probed = probe_writable(dir); !probed) return "memory: none (" + probed.error() + ")";
+  if (const auto made = make_cgroup(dir, name); !made) return "memory: none (" + made.error() + ")";
   plan.v1_memory_parent = dir;
   return "memory: a v1 memory cgroup per attempt under " + dir + " (cgroup v2 has no memory controller here)";
 }
 
+// Where the leaves go, and the first attempt's leaf made there (its mkdir
+// says whether we may; cgroup.kill in it says whether the kernel has it).
 core::Result<Discovered, std::string> discover(const std::string& cgroup_parent) {
-  const CgroupMounts mounts = discover_cgroup_mounts();
-  if (mounts.v2.mount_point.empty()) return core::unexpected(std::string("no cgroup v2 hierarchy is mounted"));
-  const OwnCgroups own = own_cgroups();
-  const std::string where = cgroup_parent.empty() ? own.v2 : cgroup_parent;
-  const std::string dir = cgroup_dir(mounts.v2, where);
+  const CgroupPlacement& at = own_cgroup_placement();
+  if (at.mounts.v2.mount_point.empty()) return core::unexpected(std::string("no cgroup v2 hierarchy is mounted"));
+  const std::string where = cgroup_parent.empty() ? at.own.v2 : cgroup_parent;
+  const std::string dir = cgroup_dir(at.mounts.v2, where);
   if (dir.empty()) {
-    return core::unexpected("cgroup " + where + " is not visible under " + mounts.v2.mount_point);
+    return core::unexpected("cgroup " + where + " is not visible under " + at.mounts.v2.mount_point);
   }
   if (!cgroup_parent.empty()) (void)::mkdir(dir.c_str(), 0755);  // the admin's; EEXIST is fine
-  const auto probed = probe_writable(dir);
-  if (!probed) return core::unexpected(probed.error());
-  const bool has_kill = probed->has_kill;
+  const std::string first = leaf_name(1);
+  if (const auto made = make_cgroup(dir, first); !made) return core::unexpected(made.error());
   Discovered d;
   d.plan.v2_parent = dir;
-  d.plan.cgroup_kill = has_kill;
+  d.plan.cgroup_kill = ::access((dir + "/" + first + "/cgroup.kill").c_str(), F_OK) == 0;
   d.how = "cgroup v2 leaf per attempt under " + dir + " (" +
           (cgroup_parent.empty() ? "jobwarden's own cgroup" : "cgroup_parent of the admin configuration") + "), " +
-          (has_kill ? "killed by cgroup.kill" : "killed by freeze + SIGKILL (no cgroup.kill)") + "; ";
+          (d.plan.cgroup_kill ? "killed by cgroup.kill" : "killed by freeze + SIGKILL (no cgroup.kill)") + "; ";
   d.plan.v2_memory = enable_v2_memory(dir);
-  d.how += d.plan.v2_memory ? "memory: the v2 memory controller" : plan_v1_memory(mounts, own, d.plan);
+  d.how += d.plan.v2_memory ? "memory: the v2 memory controller" : plan_v1_memory(at, first, d.plan);
+  auto leaf = CgroupLeaf::adopt(d.plan, first);  // removes both directories when it fails
+  if (!leaf) return core::unexpected(leaf.error());
+  d.first.emplace(std::move(*leaf));
   return d;
 }
 
@@ -128,14 +130,17 @@ constexpr std::size_t k_named_of_each = 25;
 core::Result<LeafPlacement, std::string> current_leaf_placement(const std::string& cgroup_parent) {
   auto found = discover(cgroup_parent);
   if (!found) return core::unexpected(found.error());
+  (void)found->first->remove();  // no step runs here: the leaf only answered "writable?"
   return LeafPlacement{::getpid(), found->plan.v2_parent, found->plan.v1_memory_parent};
 }
 
-CgroupContainment::CgroupContainment(CgroupPlan plan, std::string how)
-    : m_plan(std::move(plan)), m_how(std::move(how)), m_foreign(existing_descendants()) {
-  remove_stale_leaves(m_plan.v2_parent);
-  if (!m_plan.v1_memory_parent.empty()) remove_stale_leaves(m_plan.v1_memory_parent);
-}
+CgroupContainment::CgroupContainment(CgroupPlan plan, std::string how, CgroupLeaf first)
+    : m_plan(std::move(plan)),
+      m_how(std::move(how)),
+      m_leaf(std::move(first)),
+      m_foreign(existing_descendants()),
+      m_attempt(1),
+      m_first_unused(true) {}
 
 CgroupContainment::~CgroupContainment() {
   if (m_leaf) m_stuck.push_back(std::move(*m_leaf));
@@ -146,16 +151,38 @@ CgroupContainment::~CgroupContainment() {
 }
 
 core::Status<std::string> CgroupContainment::prepare(std::optional<unsigned long long> memory_limit, CgroupJoin& join) {
-  end_attempt();  // a leaf left over from an attempt that never finished
-  const std::string name = "jobwarden-" + std::to_string(::getpid()) + "-" + std::to_string(++m_attempt);
-  auto leaf = CgroupLeaf::create(m_plan, name, memory_limits_enforced() ? memory_limit : std::nullopt);
-  if (!leaf) return core::unexpected("could not make the step's cgroup: " + leaf.error());
-  m_leaf.emplace(std::move(*leaf));
+  if (!m_first_unused) {
+    end_attempt();  // a leaf left over from an attempt that never finished
+    auto leaf = CgroupLeaf::create(m_plan, leaf_name(++m_attempt));
+    if (!leaf) return core::unexpected("could not make the step's cgroup: " + leaf.error());
+    m_leaf.emplace(std::move(*leaf));
+  }
+  m_first_unused = false;
+  if (memory_limit && memory_limits_enforced()) {
+    if (const auto limited = m_leaf->limit_memory(*memory_limit); !limited) {
+      (void)m_leaf->remove();  // empty: nothing has joined it yet
+      m_leaf.reset();
+      return core::unexpected("could not make the step's cgroup: " + limited.error());
+    }
+  }
   join = {m_leaf->dir_fd(), m_leaf->procs_fd(), m_leaf->v1_tasks_fd()};
   return core::Ok{};
 }
 
-void CgroupContainment::started(int main_pid) { m_main_pid = main_pid; }
+// The sweep of stale leaves waits until the first step runs: jobwarden has
+// nothing else to do then until the step writes or ends, so the listing of
+// the parents costs the step's start nothing.
+void CgroupContainment::started(int main_pid) {
+  m_main_pid = main_pid;
+  sweep_stale_leaves_once();
+}
+
+void CgroupContainment::sweep_stale_leaves_once() {
+  if (m_swept) return;
+  m_swept = true;
+  remove_stale_leaves(m_plan.v2_parent);
+  if (!m_plan.v1_memory_parent.empty()) remove_stale_leaves(m_plan.v1_memory_parent);
+}
 
 // The members `pids` as the log and the report show them, read cheaply:
 // every member's process group and session from getpgid/getsid (no /proc),
@@ -274,6 +301,7 @@ std::optional<LeafPlacement> CgroupContainment::leaf_placement() const {
 // A leaf a survivor keeps busy (uninterruptible sleep) is kept and retried;
 // its members are written off so they are not the next attempt's.
 void CgroupContainment::end_attempt() {
+  sweep_stale_leaves_once();  // no step started (it could not be executed): not done yet
   m_known.clear();
   std::erase_if(m_stuck, [](CgroupLeaf& leaf) { return leaf.remove(); });
   if (!m_leaf) return;
@@ -294,7 +322,10 @@ core::Result<std::unique_ptr<Containment>, std::string> choose_containment(polic
     return Owned(std::make_unique<ProcessGroupContainment>(subreaper, "no cgroup: " + why));
   }
   auto found = discover(cgroup_parent);
-  if (found) return Owned(std::make_unique<CgroupContainment>(found->plan, found->how));
+  if (found) {
+    return Owned(std::make_unique<CgroupContainment>(std::move(found->plan), std::move(found->how),
+                                                     std::move(*found->first)));
+  }
   if (mode == policy::CgroupMode::required) return core::unexpected("features.cgroup is required, but " + found.error());
   return Owned(std::make_unique<ProcessGroupContainment>(true, "no cgroup: " + found.error()));
 }

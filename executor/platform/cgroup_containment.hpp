@@ -9,7 +9,8 @@
 //               cgroup made beside the leaf.
 // The leaf is made before the step starts (the child is born in it, or
 // joins it before exec) and removed after every attempt, a failed start
-// included.
+// included. The first attempt's is made by choose_containment: its own
+// mkdir decides whether the cgroup can be used at all (no probe first).
 
 #include <memory>
 #include <optional>
@@ -24,8 +25,9 @@ namespace jobwarden::platform {
 
 class CgroupContainment final : public Containment {
  public:
-  // `how`: the plan's description for the log (where, why, memory).
-  CgroupContainment(CgroupPlan plan, std::string how);
+  // `how`: the plan's description for the log (where, why, memory);
+  // `first`: the first attempt's leaf, made while the plan was decided.
+  CgroupContainment(CgroupPlan plan, std::string how, CgroupLeaf first);
   ~CgroupContainment() override;
 
   // The Containment interface (containment.hpp): both implementations
@@ -61,6 +63,11 @@ class CgroupContainment final : public Containment {
   std::unordered_map<int, core::ProcessInfo> m_known;
   int m_main_pid = 0;  // the step's process group is the main process's
   int m_attempt = 0;
+  bool m_first_unused = false;  // m_leaf is attempt 1's, made with the plan and not used yet
+  bool m_swept = false;         // the parents' stale leaves were swept
+  // Leaves of jobwardens that died are removed once per runner, after the
+  // first step started (or at the end of an attempt that never started).
+  void sweep_stale_leaves_once();
 };
 
 // The containment for this host and admin configuration, or why there is

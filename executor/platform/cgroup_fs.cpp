@@ -90,6 +90,11 @@ OwnCgroups own_cgroups() {
   return text ? parse_proc_cgroup(*text) : OwnCgroups{};
 }
 
+const CgroupPlacement& own_cgroup_placement() {
+  static const CgroupPlacement k_read_once{discover_cgroup_mounts(), own_cgroups()};  // thread-safe, once
+  return k_read_once;
+}
+
 std::optional<unsigned long long> keyed_value(const std::string& text, const std::string& key) {
   for (const std::string& line : split(text, '\n')) {
     if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 && line[key.size()] == ' ') {

@@ -40,6 +40,18 @@ std::string cgroup_dir(const CgroupMount& mount, const std::string& path);
 CgroupMounts discover_cgroup_mounts();
 OwnCgroups own_cgroups();
 
+// Both, read at the first call and kept for the life of the process: the
+// choice of the leaves' parent (cgroup_containment.cpp) and the cpu.max
+// quota of every attempt (host_facts.cpp) use the same reading instead of
+// reading both files again. jobwarden never moves itself between cgroups; a
+// move by someone else while it runs is not followed (the leaves' parent
+// was chosen at start anyway).
+struct CgroupPlacement {
+  CgroupMounts mounts;
+  OwnCgroups own;
+};
+const CgroupPlacement& own_cgroup_placement();
+
 // "key value" lines (cgroup.events, memory.events, cpu.stat): the value of
 // `key`, when present.
 std::optional<unsigned long long> keyed_value(const std::string& text, const std::string& key);

@@ -50,48 +50,34 @@ core::Status<std::string> write_cgroup_file(const std::string& path, const std::
   return core::Ok{};
 }
 
-namespace {
-
-// The leaf's memory limit: memory.max (and no swap) in v2, else the v1
-// memory cgroup's limit (and memsw when the kernel has it).
-core::Status<std::string> limit_memory(const CgroupPlan& plan, const std::string& v2, const std::string& v1,
-                                       unsigned long long limit) {
-  const std::string bytes = std::to_string(limit);
-  if (plan.v2_memory) {
-    if (auto w = write_cgroup_file(v2 + "/memory.max", bytes); !w) return w;
-    if (::access((v2 + "/memory.swap.max").c_str(), F_OK) != 0) return core::Ok{};
-    return write_cgroup_file(v2 + "/memory.swap.max", "0");
-  }
-  if (v1.empty()) return core::unexpected(std::string("no memory controller for the step's cgroup"));
-  if (auto w = write_cgroup_file(v1 + "/memory.limit_in_bytes", bytes); !w) return w;
-  const std::string memsw = v1 + "/memory.memsw.limit_in_bytes";
-  if (::access(memsw.c_str(), F_OK) != 0) return core::Ok{};
-  return write_cgroup_file(memsw, bytes);
-}
-
-}  // namespace
-
-core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan, const std::string& name,
-                                                         std::optional<unsigned long long> memory_limit) {
-  CgroupLeaf leaf;
+core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan, const std::string& name) {
   const std::string v2 = plan.v2_parent + "/" + name;
   if (::mkdir(v2.c_str(), 0755) != 0) return core::unexpected(errno_text("mkdir " + v2));
-  leaf.m_v2 = v2;
-  leaf.m_cgroup_kill = plan.cgroup_kill;
-  core::Status<std::string> made = core::Ok{};
   if (!plan.v1_memory_parent.empty()) {
     const std::string v1 = plan.v1_memory_parent + "/" + name;
-    if (::mkdir(v1.c_str(), 0755) == 0) {
-      leaf.m_v1_memory = v1;
-    } else {
-      made = core::unexpected(errno_text("mkdir " + v1));
+    if (::mkdir(v1.c_str(), 0755) != 0) {
+      const std::string why = errno_text("mkdir " + v1);
+      (void)::rmdir(v2.c_str());
+      return core::unexpected(why);
     }
   }
-  leaf.m_dir.reset(::open(v2.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  leaf.m_procs.reset(::open((v2 + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-  leaf.m_events = RereadableFile(v2 + "/cgroup.events");
-  if (made && (!leaf.m_dir.valid() || !leaf.m_procs.valid() || !leaf.m_events.valid())) made = core::unexpected(errno_text("open " + v2));
-  if (made && !leaf.m_v1_memory.empty()) {
+  return adopt(plan, name);
+}
+
+core::Result<CgroupLeaf, std::string> CgroupLeaf::adopt(const CgroupPlan& plan, const std::string& name) {
+  CgroupLeaf leaf;
+  leaf.m_v2 = plan.v2_parent + "/" + name;
+  if (!plan.v1_memory_parent.empty()) leaf.m_v1_memory = plan.v1_memory_parent + "/" + name;
+  leaf.m_cgroup_kill = plan.cgroup_kill;
+  leaf.m_v2_memory = plan.v2_memory;
+  core::Status<std::string> opened = core::Ok{};
+  leaf.m_dir.reset(::open(leaf.m_v2.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  leaf.m_procs.reset(::open((leaf.m_v2 + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+  leaf.m_events = RereadableFile(leaf.m_v2 + "/cgroup.events");
+  if (!leaf.m_dir.valid() || !leaf.m_procs.valid() || !leaf.m_events.valid()) {
+    opened = core::unexpected(errno_text("open " + leaf.m_v2));
+  }
+  if (opened && !leaf.m_v1_memory.empty()) {
     // `tasks`, not cgroup.procs: the child joins before exec, while it is a
     // single thread, so moving that thread moves the process. A thread that
     // writes "0" (itself) to `tasks` skips the global cgroup_threadgroup_rwsem
@@ -101,14 +87,27 @@ core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan,
     // through `tasks` (Linux 6.18, bench/RESULTS.md). Older kernels take the
     // lock either way: never slower than cgroup.procs.
     leaf.m_v1_tasks.reset(::open((leaf.m_v1_memory + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!leaf.m_v1_tasks.valid()) made = core::unexpected(errno_text("open " + leaf.m_v1_memory));
+    if (!leaf.m_v1_tasks.valid()) opened = core::unexpected(errno_text("open " + leaf.m_v1_memory));
   }
-  if (made && memory_limit) made = limit_memory(plan, v2, leaf.m_v1_memory, *memory_limit);
-  if (!made) {
+  if (!opened) {
     (void)leaf.remove();
-    return core::unexpected(made.error());
+    return core::unexpected(opened.error());
   }
   return leaf;
+}
+
+core::Status<std::string> CgroupLeaf::limit_memory(unsigned long long limit) const {
+  const std::string bytes = std::to_string(limit);
+  if (m_v2_memory) {
+    if (auto w = write_cgroup_file(m_v2 + "/memory.max", bytes); !w) return w;
+    if (::access((m_v2 + "/memory.swap.max").c_str(), F_OK) != 0) return core::Ok{};
+    return write_cgroup_file(m_v2 + "/memory.swap.max", "0");
+  }
+  if (m_v1_memory.empty()) return core::unexpected(std::string("no memory controller for the step's cgroup"));
+  if (auto w = write_cgroup_file(m_v1_memory + "/memory.limit_in_bytes", bytes); !w) return w;
+  const std::string memsw = m_v1_memory + "/memory.memsw.limit_in_bytes";
+  if (::access(memsw.c_str(), F_OK) != 0) return core::Ok{};
+  return write_cgroup_file(memsw, bytes);
 }
 
 std::vector<int> CgroupLeaf::pids() const { return parse_pid_list(read_text(m_v2 + "/cgroup.procs")); }

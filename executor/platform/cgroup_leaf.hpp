@@ -18,18 +18,21 @@ struct CgroupPlan {
   std::string v2_parent;         // directory that receives the v2 leaves
   bool v2_memory = false;        // the memory controller is enabled for them
   std::string v1_memory_parent;  // directory for v1 memory leaves ("" = none)
-  // cgroup.kill exists (Linux >= 5.14; the probe leaf at start says so).
+  // cgroup.kill exists (Linux >= 5.14; the first leaf, made at start, says so).
   // false: kill() freezes the leaf, SIGKILLs each member and thaws it.
   bool cgroup_kill = true;
 };
 
 class CgroupLeaf {
  public:
-  // Makes `name` under the plan's directories and sets the memory limit
-  // (memory.max, or v1 memory.limit_in_bytes and memsw when present). On
-  // failure whatever was made is removed and the reason returned.
-  static core::Result<CgroupLeaf, std::string> create(const CgroupPlan& plan, const std::string& name,
-                                                      std::optional<unsigned long long> memory_limit);
+  // Makes `name` under the plan's directories (the v2 leaf, and the v1
+  // memory cgroup when the plan has one) and opens what the step's start
+  // needs. On failure whatever was made is removed and the reason returned.
+  static core::Result<CgroupLeaf, std::string> create(const CgroupPlan& plan, const std::string& name);
+  // The same for directories that exist already: choose_containment makes
+  // the first attempt's itself, since that mkdir is what says whether the
+  // parent is writable. On failure both directories are removed.
+  static core::Result<CgroupLeaf, std::string> adopt(const CgroupPlan& plan, const std::string& name);
   CgroupLeaf(CgroupLeaf&&) noexcept = default;
   CgroupLeaf& operator=(CgroupLeaf&&) noexcept = default;
   ~CgroupLeaf() = default;  // removal is explicit: remove()
@@ -55,6 +58,11 @@ class CgroupLeaf {
   std::optional<unsigned long long> peak_memory() const;     // read_peak_memory
   std::optional<unsigned long long> cpu_usage_usec() const;  // cpu.stat usage_usec
 
+  // The step's memory limit: memory.max (and no swap) where the v2 memory
+  // controller is enabled for the leaf, else the v1 memory cgroup's
+  // memory.limit_in_bytes (and memsw where the kernel has it).
+  core::Status<std::string> limit_memory(unsigned long long bytes) const;
+
   // rmdir of both cgroups; false (and both kept) while a member remains.
   bool remove();
 
@@ -63,6 +71,7 @@ class CgroupLeaf {
   std::string m_v2;
   std::string m_v1_memory;
   bool m_cgroup_kill = true;
+  bool m_v2_memory = false;
   UniqueFd m_dir, m_procs, m_v1_tasks;
   RereadableFile m_events;
 };

@@ -16,10 +16,11 @@ namespace {
 
 // The tightest cpu.max quota from our cgroup up to the top of the v2 mount,
 // in CPUs. Where the mount and our cgroup are comes from cgroup_fs, the one
-// reader of mountinfo and /proc/self/cgroup.
+// reader of mountinfo and /proc/self/cgroup (read once per process).
 std::optional<double> cgroup_cpu_quota() {
-  const CgroupMount v2 = discover_cgroup_mounts().v2;
-  std::string dir = cgroup_dir(v2, own_cgroups().v2);
+  const CgroupPlacement& at = own_cgroup_placement();
+  const CgroupMount& v2 = at.mounts.v2;
+  std::string dir = cgroup_dir(v2, at.own.v2);
   if (dir.empty()) return {};
   std::optional<double> tightest;
   for (;;) {
@@ -38,7 +39,7 @@ std::optional<double> cgroup_cpu_quota() {
 
 }  // namespace
 
-std::string cgroup2_mount_point() { return discover_cgroup_mounts().v2.mount_point; }
+std::string cgroup2_mount_point() { return own_cgroup_placement().mounts.v2.mount_point; }
 
 bool schedstat_available() {
   const auto text = read_small_file("/proc/thread-self/schedstat");

@@ -44,6 +44,14 @@ std::vector<std::string> with_readonly_cgroup2(const std::vector<std::string>& a
   return out;
 }
 
+// The same with the v1 memory hierarchy read-only (hybrid hosts).
+std::vector<std::string> with_readonly_v1_memory(const std::vector<std::string>& argv) {
+  const std::string mount = jobwarden::platform::discover_cgroup_mounts().v1_memory.mount_point;
+  std::vector<std::string> out{"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                               "mount -o remount,bind,ro \"$0\" && exec \"$@\"", mount};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
 
 }  // namespace
 
@@ -103,4 +111,35 @@ TEST_CASE("features.cgroup: required without a usable cgroup is a system failure
   const auto ok = run_child(jw_run({"--admin-config", admin}, {"echo", "runs"}));
   CHECK(ok.exit_code == 0);
   CHECK(contains(ok.out, "runs"));
+}
+
+// The first attempt's own mkdir decides whether the cgroup is used (no probe
+// cgroup first): refused by permissions, it gives the fallback and says why.
+TEST_CASE("a cgroup jobwarden may not write to falls back to the process group and subreaper, and says why") {
+  REQUIRE_CGROUP(parent);
+  const std::vector<std::string> as_nobody{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  std::vector<std::string> argv = as_nobody;
+  for (const std::string& a : jw_run({}, {"/bin/echo", "ran"})) argv.push_back(a);
+  const auto r = run_child(argv, {}, std::chrono::milliseconds(60'000), "/");
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "ran\n"));
+  CHECK(contains(r.err, "jobwarden: containment: no cgroup: " + parent +
+                            " is not writable (not root, not delegated): process group + subreaper"));
+}
+
+TEST_CASE("a read-only v1 memory hierarchy leaves the v2 leaf without memory, and the log says why") {
+  REQUIRE_CGROUP(parent);
+  namespace p = jobwarden::platform;
+  const std::string v1 = p::cgroup_dir(p::discover_cgroup_mounts().v1_memory, p::own_cgroups().v1_memory);
+  if (v1.empty() || contains(read_file(parent + "/cgroup.subtree_control"), "memory")) {
+    MESSAGE("skipped: not a hybrid host (the v2 memory controller holds the limits, or no v1 memory hierarchy)");
+    return;
+  }
+  const auto r = run_child(with_readonly_v1_memory(jw_run({}, {"/bin/echo", "ran"})));
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "ran\n"));
+  CHECK(contains(r.err, "jobwarden: containment: cgroup v2 leaf per attempt under " + parent));
+  CHECK(contains(r.err, "; memory: none (" + v1 + " is read-only)"));
 }

@@ -60,7 +60,7 @@ TEST_CASE("without cgroup.kill a forking tree is frozen, SIGKILLed member by mem
   platform::CgroupPlan plan;
   plan.v2_parent = parent;
   plan.cgroup_kill = false;  // as on kernels before 5.14
-  auto leaf = platform::CgroupLeaf::create(plan, "jobwarden-test-freeze-" + std::to_string(getpid()), std::nullopt);
+  auto leaf = platform::CgroupLeaf::create(plan, "jobwarden-test-freeze-" + std::to_string(getpid()));
   REQUIRE(leaf.ok());
   // Four loops that keep forking short-lived children, beside sleeping members.
   const auto step = spawn_joining(*leaf, {"/bin/sh", "-c",
@@ -92,7 +92,7 @@ TEST_CASE("with cgroup.kill a member that joined between fork and exec is killed
   REQUIRE_CGROUP(parent);
   platform::CgroupPlan plan;
   plan.v2_parent = parent;
-  auto leaf = platform::CgroupLeaf::create(plan, "jobwarden-test-kill-" + std::to_string(getpid()), std::nullopt);
+  auto leaf = platform::CgroupLeaf::create(plan, "jobwarden-test-kill-" + std::to_string(getpid()));
   REQUIRE(leaf.ok());
   const auto step = spawn_joining(*leaf, {k_helper, "double-fork"});
   REQUIRE(step.started);

@@ -138,3 +138,38 @@ TEST_CASE("cgroup discovery reads mountinfo and /proc/self/cgroup of hybrid and 
   CHECK_FALSE(platform::pressure_some_total_us("full avg10=0.00 total=99\n"));
   CHECK_FALSE(platform::pressure_some_total_us("some avg10=0.00\nfull avg10=0.00 total=99\n"));
 }
+
+// choose_containment makes the first attempt's leaf itself (its mkdir is the
+// writability test); the first attempt uses it, later ones make their own,
+// and a containment that never started a step removes it too.
+TEST_CASE("the first attempt's leaf is made with the plan, used once, and never left behind") {
+  REQUIRE_CGROUP(parent);
+  const std::string pid = std::to_string(getpid());
+  const std::string v1 = v1_memory_parent();
+  {
+    auto unused = platform::choose_containment(policy::CgroupMode::required, "", true);
+    REQUIRE(unused.ok());
+    CHECK(our_leaves(parent) == std::vector<std::string>{"jobwarden-" + pid + "-1"});
+    if (!v1.empty() && (*unused)->description().find("v1 memory cgroup per attempt") != std::string::npos) {
+      CHECK(our_leaves(v1) == std::vector<std::string>{"jobwarden-" + pid + "-1"});
+    }
+  }
+  CHECK(our_leaves(parent).empty());
+  if (!v1.empty()) CHECK(our_leaves(v1).empty());
+
+  auto chosen = platform::choose_containment(policy::CgroupMode::required, "", true);
+  REQUIRE(chosen.ok());
+  platform::Containment& c = **chosen;
+  platform::CgroupJoin join;
+  REQUIRE(c.prepare(std::nullopt, join).ok());
+  CHECK(join.dir_fd >= 0);
+  CHECK(c.cgroup_paths().front() == parent + "/jobwarden-" + pid + "-1");
+  c.end_attempt();
+  CHECK(our_leaves(parent).empty());
+  REQUIRE(c.prepare(std::nullopt, join).ok());
+  CHECK(c.cgroup_paths().front() == parent + "/jobwarden-" + pid + "-2");
+  CHECK(our_leaves(parent) == std::vector<std::string>{"jobwarden-" + pid + "-2"});
+  chosen->reset();
+  CHECK(our_leaves(parent).empty());
+  if (!v1.empty()) CHECK(our_leaves(v1).empty());
+}
