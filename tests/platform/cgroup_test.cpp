@@ -132,6 +132,13 @@ TEST_CASE("cgroup discovery reads mountinfo and /proc/self/cgroup of hybrid and 
   CHECK(platform::cgroup_dir({"/sys/fs/cgroup", "/other"}, own.v2).empty());
   CHECK(platform::keyed_value("populated 1\nfrozen 0\n", "populated") == 1ULL);
   CHECK(platform::keyed_value("oom 2\noom_kill 3\n", "oom_kill") == 3ULL);
+  CHECK(platform::keyed_value("usage_usec 12\nuser_usec 3", "user_usec") == 3ULL);  // no final newline
+  CHECK_FALSE(platform::keyed_value("usage_usec 12\n", "usage"));
+  // An escaped blank in the mount point, a last line without its newline, an empty line.
+  const auto spaced = platform::parse_mountinfo("\n41 23 0:38 /ci /sys/fs/cgroup\\040v2 rw - cgroup2 cgroup2 rw");
+  CHECK(spaced.v2.mount_point == "/sys/fs/cgroup v2");
+  CHECK(spaced.v2.root == "/ci");
+  CHECK(platform::parse_proc_cgroup("0::/a b\n\n").v2 == "/a b");
   // PSI: the "some" line's total, never the "full" line's.
   CHECK(platform::pressure_some_total_us("some avg10=0.00 avg60=0.00 avg300=0.00 total=1234\n"
                                          "full avg10=0.00 avg60=0.00 avg300=0.00 total=99\n") == 1234ULL);
