@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev libre2-dev libcli11-dev doctest-dev
-  procps
+  procps openssl ca-certificates                 # tests/e2e: certificates made with openssl, the CA store path
   groovy default-jre-headless python3 python3-yaml  # tests/ci: Jenkins library, Buildkite hook, GitHub action
   git rsync                                         # tests/ci: gitlab-ci-local
   pandoc man-db                                     # the manual pages, generated and rendered by a test

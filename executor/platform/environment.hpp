@@ -13,11 +13,29 @@
 // host.conf to read) — the resolver variables glibc itself ignores in setuid
 // programs. libcurl reads SSLKEYLOGFILE and would write the TLS session keys
 // of the webhook's connection (whose URL holds a token) to a file the job
-// names.
+// names. OpenSSL (libcurl's TLS, loaded with it) reads, in the process that
+// loads it:
+//  * OPENSSL_CONF, the configuration file, read when libcurl initialises
+//    OpenSSL: a job's file can load a provider or engine module of its own
+//    into jobwarden (code run as jobwarden's user, often root);
+//  * OPENSSL_MODULES and OPENSSL_ENGINES, the directories a provider or an
+//    engine named without a path is loaded from: read when the admin's own
+//    openssl.cnf names one (the legacy provider, padlock), they would load
+//    the job's file of that name instead;
+//  * OPENSSL_ia32cap, the CPU features OpenSSL believes it has, read when
+//    libcrypto is loaded: a job's value can claim instructions the CPU lacks
+//    and kill jobwarden with SIGILL in the alert's TLS handshake.
+// SSL_CERT_FILE and SSL_CERT_DIR are not read: Debian's libcurl hands
+// OpenSSL the CA bundle and directory it was built with
+// (/etc/ssl/certs/ca-certificates.crt, /etc/ssl/certs), and OpenSSL reads
+// those two variables only for its default paths, which libcurl never asks
+// for (the e2e test guards this: a job's SSL_CERT_FILE=/dev/null changes
+// nothing). Nor does libcurl read CURL_CA_BUNDLE (the curl tool does).
 //
 // So main() keeps a copy of the environment for the children and then removes
 // those variables from jobwarden's own (drop_client_steering_variables),
-// before any thread exists and before anything resolves a name.
+// before any thread exists, before anything resolves a name and before
+// libcurl (and with it OpenSSL) is loaded.
 
 #include <array>
 #include <string>
@@ -27,8 +45,9 @@
 namespace jobwarden::platform {
 
 // The variables removed from jobwarden's own environment (never from a child's).
-inline constexpr std::array<std::string_view, 5> k_client_steering_variables{
-    "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "RESOLV_HOST_CONF", "SSLKEYLOGFILE"};
+inline constexpr std::array<std::string_view, 9> k_client_steering_variables{
+    "HOSTALIASES",  "LOCALDOMAIN",     "RES_OPTIONS",     "RESOLV_HOST_CONF", "SSLKEYLOGFILE",
+    "OPENSSL_CONF", "OPENSSL_MODULES", "OPENSSL_ENGINES", "OPENSSL_ia32cap"};
 
 // The environment children get ("NAME=VALUE" entries in their order): the
 // copy drop_client_steering_variables kept, or, in a process that never
