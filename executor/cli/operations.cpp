@@ -9,6 +9,7 @@
 #include "executor/platform/host_facts.hpp"
 #include "executor/platform/http_client.hpp"
 #include "executor/platform/safe_files.hpp"
+#include "policy/printable.hpp"
 
 namespace jobwarden::cli {
 namespace {
@@ -124,7 +125,9 @@ void push(const policy::MetricsConfig& m, const io::MetricStore& step, const std
           const core::Redactor& secrets, core::JobLog& log) {
   platform::HttpRequest request;
   request.method = "PUT";  // replaces this step's group as a whole
-  request.url = push_url(m, platform::host_name(), secrets.redact(ci_job_info().job_id), step_label);
+  // CI_JOB_ID is the job's to set: the Pushgateway shows it as a label value
+  // escaped for its format only, so control and bidi characters are escaped here.
+  request.url = push_url(m, platform::host_name(), policy::printable(secrets.redact(ci_job_info().job_id)), step_label);
   request.body = secrets.redact(step.render());
   request.headers = {"Content-Type: text/plain; version=0.0.4"};
   request.connect_timeout = m.connect_timeout;

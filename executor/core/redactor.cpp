@@ -42,8 +42,11 @@ std::string label_escaped(std::string_view text) {
 
 bool Redactor::add_secret(std::string_view value) {
   if (value.size() < k_min_secret_length) return false;
-  // policy::printable's form: how a policy error or a quoted value shows it.
-  for (std::string form : {std::string(value), json_escaped(value), label_escaped(value), policy::printable(value)}) {
+  // policy::printable's form: how a policy error or a quoted value shows it;
+  // and that form escaped again, as the alert and the metrics carry it.
+  const std::string shown = policy::printable(value);
+  for (std::string form : {std::string(value), json_escaped(value), label_escaped(value), shown, json_escaped(shown),
+                           label_escaped(shown)}) {
     if (std::find(m_needles.begin(), m_needles.end(), form) == m_needles.end()) m_needles.push_back(form);
   }
   std::stable_sort(m_needles.begin(), m_needles.end(),

@@ -4,9 +4,10 @@
 // reports, metrics and alerts. The step's own output is relayed untouched
 // (the CI masks its log itself).
 //
-// Contract: redact() replaces every occurrence of a secret — as written, and
-// as it appears once escaped inside a JSON string or a Prometheus label value
-// — by "[MASKED]". Longer secrets are replaced first, so a secret that
+// Contract: redact() replaces every occurrence of a secret — as written, as
+// it appears once escaped inside a JSON string or a Prometheus label value,
+// as policy::printable shows it, and that shown form escaped inside a JSON
+// string or a label value (the alert, the metrics) — by "[MASKED]". Longer secrets are replaced first, so a secret that
 // contains another is masked whole. Values shorter than k_min_secret_length
 // are not masked (GitLab refuses to mask values under 8 characters; masking
 // "1" would mangle every line): add_secret() says so by returning false.

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "policy/printable.hpp"
 #include "policy/signal_names.hpp"
 
 namespace jobwarden::io {
@@ -76,20 +77,27 @@ std::string render_alert(const AlertInput& in) {
   ordered_json attempts = ordered_json::array();
   for (const auto& a : r.attempts) attempts.push_back(attempt_json(a));
   const std::string rule = deciding_rule(r);
+  // Untrusted text (the policy's rule names in `rule`, `reason` and `text`,
+  // the step's name, the CI's variables) goes through policy::printable
+  // before JSON's own escaping: a chat app shows the message as it is, so a
+  // C1 control or a bidi override must not reach it as a character.
+  using policy::printable;
   const ordered_json payload = {
-      {"text", summary_text(in)},
+      {"text", printable(summary_text(in))},
       {"event", in.event},
       {"host", in.host},
       {"ci", in.ci},
-      {"project", in.job.project},
-      {"job_id", in.job.job_id},
-      {"job_url", in.job.job_url},
-      {"pipeline_url", in.job.pipeline_url},
-      {"step", in.step},
-      {"rule", rule.empty() ? ordered_json(nullptr) : ordered_json(rule)},
+      {"project", printable(in.job.project)},
+      {"job_id", printable(in.job.job_id)},
+      {"job_url", printable(in.job.job_url)},
+      {"pipeline_url", printable(in.job.pipeline_url)},
+      {"step", printable(in.step)},
+      {"rule", rule.empty() ? ordered_json(nullptr) : ordered_json(printable(rule))},
       {"attempts", attempts},
       {"verdict",
-       {{"action", std::string(policy::to_string(r.action))}, {"reason", r.reason}, {"exit_code", r.exit_code}}},
+       {{"action", std::string(policy::to_string(r.action))},
+        {"reason", printable(r.reason)},
+        {"exit_code", r.exit_code}}},
   };
   return payload.dump(-1, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }

@@ -35,7 +35,10 @@ struct AlertInput {
   const core::StepResult* result = nullptr;
 };
 
-// The payload, one JSON object (ends with a newline).
+// The payload, one JSON object (ends with a newline). The alert is a message
+// for people: its untrusted text (`text`, `step`, `rule`, `verdict.reason`,
+// `project`, `job_id` and the URLs) is as policy::printable shows it, control
+// and bidi characters escaped; the report (io/report.*) keeps it exact.
 std::string render_alert(const AlertInput& in);
 
 }  // namespace jobwarden::io

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "executor/core/redactor.hpp"
+#include "policy/printable.hpp"
 
 namespace jobwarden::io {
 namespace {
@@ -161,7 +162,7 @@ void MetricStore::add_step(const StepMetricsInput& in) {
   }
   for (const auto& b : r.backoffs) seconds += std::chrono::duration<double>(b).count();
   for (const policy::Decision& d : r.decisions) {
-    const std::string rule = d.rule.empty() ? "none" : d.rule;
+    const std::string rule = d.rule.empty() ? "none" : policy::printable(d.rule);
     if (d.retry) add("jobwarden_retries_total", {in.step, rule}, 1);
     if (d.exhausted) add("jobwarden_retries_exhausted_total", {in.step, rule}, 1);
   }

@@ -9,7 +9,10 @@
 //  * `step` is the step's name only when the policy names it under `steps:`,
 //    it is a stage the GitLab driver knows, or it is `default`; any other name
 //    is `other` (metric_step_label);
-//  * `rule` is a rule of the policy (a policy is bounded in size);
+//  * `rule` is a rule of the policy (a policy is bounded in size), through
+//    policy::printable (a rule name is repository text: an ESC byte would
+//    reach a terminal that shows the textfile, a bidi override a dashboard),
+//    then the format's own escaping;
 //  * a store that already holds `max_label_values` distinct values of `step`
 //    (or of `rule`) folds every new value into `other` when merging (the
 //    host-wide textfile: a backstop against policies that rotate names);

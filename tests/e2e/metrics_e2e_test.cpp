@@ -21,11 +21,6 @@ std::string hostname() {
   return buf;
 }
 
-// promtool's verdict on a textfile: exit code and what it said.
-ChildResult promtool_check(const std::string& path) {
-  return run_child({"/bin/sh", "-c", "exec /usr/bin/promtool check metrics < '" + path + "'"});
-}
-
 }  // namespace
 
 TEST_CASE("metrics: the textfile counts attempts, retries, exhaustion, kills and escapees, and promtool accepts it") {

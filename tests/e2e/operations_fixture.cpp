@@ -86,5 +86,8 @@ std::string own_lines(const std::string& text) {
   return out;
 }
 
+ChildResult promtool_check(const std::string& path) {
+  return run_child({"/bin/sh", "-c", "exec /usr/bin/promtool check metrics < '" + path + "'"});
+}
 
 }  // namespace jobwarden::testing

@@ -61,5 +61,7 @@ class Pushgateway {
 double series_value(const std::string& exposition, const std::string& series);
 // Lines of `text` that start with "jobwarden:".
 std::string own_lines(const std::string& text);
+// Debian's promtool's verdict on a textfile (`promtool check metrics`): exit code and what it said.
+ChildResult promtool_check(const std::string& path);
 
 }  // namespace jobwarden::testing

@@ -9,6 +9,7 @@
 #include "executor/io/alert.hpp"
 #include "executor/io/metrics.hpp"
 #include "policy/admin_config.hpp"
+#include "policy/printable.hpp"
 
 using namespace jobwarden;
 using namespace std::chrono_literals;
@@ -125,6 +126,14 @@ TEST_CASE("secrets: a prefix cut at a marked cut and a suffix starting a cut tai
   CHECK(r.redact_tail("9Vx\nnext line") == "[MASKED]\nnext line");
   CHECK(r.redact_tail("y\nnext hunter2-Zq9Vx") == "y\nnext [MASKED]");
   CHECK(r.redact("9Vx\nnext line") == "9Vx\nnext line");  // an uncut text keeps its start
+}
+
+TEST_CASE("secrets: printable's form of a secret, escaped again as the alert's JSON and a metric label carry it") {
+  core::Redactor r;
+  CHECK(r.add_secret("pa\\ss\x1b\"word"));
+  const std::string shown = policy::printable("pa\\ss\x1b\"word");  // the text pa\\ss\x1b"word
+  CHECK(r.redact(core::json_escaped(shown)) == "[MASKED]");
+  CHECK(r.redact(core::label_escaped(shown)) == "[MASKED]");
 }
 
 TEST_CASE("alerts: due on an exhausted rule or a system failure, as configured, with text and fields") {
