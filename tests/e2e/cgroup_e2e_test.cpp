@@ -34,23 +34,18 @@ std::size_t leaves_of(const std::string& dir, int jobwarden_pid) {
   return n;
 }
 
-// The command line that runs `argv` with the cgroup v2 mount read-only (a
-// private mount namespace: nothing outside it changes).
-std::vector<std::string> with_readonly_cgroup2(const std::vector<std::string>& argv) {
-  const std::string mount = jobwarden::platform::discover_cgroup_mounts().v2.mount_point;
+// The command line that runs `argv` with `mount` read-only (a private mount
+// namespace: nothing outside it changes).
+std::vector<std::string> with_readonly(const std::string& mount, const std::vector<std::string>& argv) {
   std::vector<std::string> out{"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
                                "mount -o remount,bind,ro \"$0\" && exec \"$@\"", mount};
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
 }
 
-// The same with the v1 memory hierarchy read-only (hybrid hosts).
-std::vector<std::string> with_readonly_v1_memory(const std::vector<std::string>& argv) {
-  const std::string mount = jobwarden::platform::discover_cgroup_mounts().v1_memory.mount_point;
-  std::vector<std::string> out{"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
-                               "mount -o remount,bind,ro \"$0\" && exec \"$@\"", mount};
-  out.insert(out.end(), argv.begin(), argv.end());
-  return out;
+// The same with the cgroup v2 mount read-only.
+std::vector<std::string> with_readonly_cgroup2(const std::vector<std::string>& argv) {
+  return with_readonly(jobwarden::platform::discover_cgroup_mounts().v2.mount_point, argv);
 }
 
 }  // namespace
@@ -136,7 +131,7 @@ TEST_CASE("a read-only v1 memory hierarchy leaves the v2 leaf without memory, an
     MESSAGE("skipped: not a hybrid host (the v2 memory controller holds the limits, or no v1 memory hierarchy)");
     return;
   }
-  const auto r = run_child(with_readonly_v1_memory(jw_run({}, {"/bin/echo", "ran"})));
+  const auto r = run_child(with_readonly(p::discover_cgroup_mounts().v1_memory.mount_point, jw_run({}, {"/bin/echo", "ran"})));
   CAPTURE(r.err);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.out, "ran\n"));
