@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
 
 #include "adapters/dialects.hpp"
 #include "executor/cli/cli_reference.hpp"
@@ -120,10 +121,18 @@ int main_entry(int argc, char** argv) {
   RunArgs run_args;
   PolicyArgs policy_args;
   CLI::App* run = add_run_command(app, run_args);
-  add_policy_command(app, policy_args);
   GitlabCommands gitlab;
-  add_gitlab_command(app, gitlab);
-  add_reference_flags(app);  // last: it renders the whole tree
+  // `jobwarden run ...` is every step's start: only its subcommand is built
+  // then (the other subcommands were a sixth of a `run -- true`'s
+  // instructions, callgrind). What `run` accepts and every message about it
+  // are its own subcommand's, which does not see its siblings; whatever
+  // else the command line holds is parsed with the whole tree.
+  const bool run_only = argc > 1 && std::string_view(argv[1]) == "run";
+  if (!run_only) {
+    add_policy_command(app, policy_args);
+    add_gitlab_command(app, gitlab);
+    add_reference_flags(app);  // last: it renders the whole tree
+  }
   try {
     app.parse(argc, argv);
     if (run->parsed()) finish_run_options(run_args);
@@ -134,6 +143,7 @@ int main_entry(int argc, char** argv) {
     return adapters::k_exit_usage;
   }
   if (run->parsed()) return run_command(run_args.options);
+  // Not reached with run_only: "run" is then parsed, or a usage error returned.
   if (gitlab.config->parsed()) return gitlab_config(gitlab.args);
   if (gitlab.prepare->parsed()) return gitlab_prepare(gitlab.args);
   if (gitlab.run->parsed()) return gitlab_run(gitlab.args);

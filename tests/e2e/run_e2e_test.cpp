@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <regex>
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/proc_check.hpp"
@@ -112,6 +113,31 @@ TEST_CASE("usage errors exit 64 and name the problem") {
   r = run_child({k_jw, "--version"});
   CHECK(r.exit_code == 0);
   CHECK(contains(r.out, "jobwarden "));
+}
+
+// `jobwarden run ...` builds only the run subcommand (cli.cpp): it must accept
+// and describe exactly what the whole command tree says run accepts.
+TEST_CASE("jobwarden run knows every option the whole command tree lists for it") {
+  const auto reference = run_child({k_jw, "--markdown-reference"});
+  REQUIRE(reference.exit_code == 0);
+  const std::size_t from = reference.out.find("## jobwarden run\n");
+  REQUIRE(from != std::string::npos);
+  std::string section = reference.out.substr(from, reference.out.find("\n## ", from + 1) - from);
+  section = std::regex_replace(section, std::regex("\\\\(.)"), "$1");  // markdown escapes
+  const auto help = run_child({k_jw, "run", "--help"});
+  REQUIRE(help.exit_code == 0);
+  std::size_t options = 0;
+  const std::regex option("\\*\\*(--[a-z-]+)\\*\\*|\\*\\*(JOBWARDEN_[A-Z_]+)\\*\\*");
+  for (std::sregex_iterator it(section.begin(), section.end(), option), end; it != end; ++it) {
+    const std::string name = (*it)[1].matched ? (*it)[1].str() : (*it)[2].str();
+    CAPTURE(name);
+    CHECK(contains(help.out, name));
+    ++options;
+  }
+  CHECK(options >= 20);  // ten options and their variables, --help
+  const auto unknown = run_child({k_jw, "run", "--bogus", "--", "true"});
+  CHECK(unknown.exit_code == 64);
+  CHECK(contains(unknown.err, "jobwarden: usage error: The following arguments were not expected: -- --bogus\n"));
 }
 
 TEST_CASE("options can come from JOBWARDEN_ environment variables") {
