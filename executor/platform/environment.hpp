@@ -25,6 +25,13 @@
 //  * OPENSSL_ia32cap, the CPU features OpenSSL believes it has, read when
 //    libcrypto is loaded: a job's value can claim instructions the CPU lacks
 //    and kill jobwarden with SIGILL in the alert's TLS handshake.
+// GnuTLS is not libcurl's TLS here, but libcurl.so.4 brings it (through
+// librtmp and libldap) and its constructor reads, when libcurl is loaded,
+// GNUTLS_SYSTEM_PRIORITY_FILE: a job's /dev/zero or FIFO there keeps
+// jobwarden reading forever before the first push or alert, the verdict
+// never given. (The other variables GnuTLS, nettle and p11-kit read then,
+// GNUTLS_CPUID_OVERRIDE and NETTLE_FAT_OVERRIDE included, only touch code
+// that libcurl's OpenSSL build never runs, or debug output.)
 // SSL_CERT_FILE and SSL_CERT_DIR are not read: Debian's libcurl hands
 // OpenSSL the CA bundle and directory it was built with
 // (/etc/ssl/certs/ca-certificates.crt, /etc/ssl/certs), and OpenSSL reads
@@ -45,9 +52,10 @@
 namespace jobwarden::platform {
 
 // The variables removed from jobwarden's own environment (never from a child's).
-inline constexpr std::array<std::string_view, 9> k_client_steering_variables{
-    "HOSTALIASES",  "LOCALDOMAIN",     "RES_OPTIONS",     "RESOLV_HOST_CONF", "SSLKEYLOGFILE",
-    "OPENSSL_CONF", "OPENSSL_MODULES", "OPENSSL_ENGINES", "OPENSSL_ia32cap"};
+inline constexpr std::array<std::string_view, 10> k_client_steering_variables{
+    "HOSTALIASES",     "LOCALDOMAIN",     "RES_OPTIONS",     "RESOLV_HOST_CONF",
+    "SSLKEYLOGFILE",   "OPENSSL_CONF",    "OPENSSL_MODULES", "OPENSSL_ENGINES",
+    "OPENSSL_ia32cap", "GNUTLS_SYSTEM_PRIORITY_FILE"};
 
 // The environment children get ("NAME=VALUE" entries in their order): the
 // copy drop_client_steering_variables kept, or, in a process that never

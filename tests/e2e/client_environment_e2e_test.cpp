@@ -5,9 +5,10 @@
 // network namespace of the test's own, for the name of the admin's alert
 // receiver; the job's variables would send the alert to another address.
 // And OpenSSL (libcurl's TLS) reads OPENSSL_CONF, OPENSSL_MODULES,
-// OPENSSL_ENGINES and OPENSSL_ia32cap from it: an HTTPS receiver on loopback,
+// OPENSSL_ENGINES and OPENSSL_ia32cap from it, GnuTLS (loaded with libcurl)
+// GNUTLS_SYSTEM_PRIORITY_FILE: an HTTPS receiver on loopback,
 // with a CA of the test's own as the host's whole CA store, and the job's
-// variables would load the job's module into jobwarden or crash it.
+// variables would load the job's module into jobwarden, crash it or hang it.
 #include <doctest/doctest.h>
 
 #include <sched.h>
@@ -105,7 +106,7 @@ ChildResult openssl(const std::vector<std::string>& args) {
 
 }  // namespace
 
-TEST_CASE("a job's OPENSSL_CONF, OPENSSL_MODULES, OPENSSL_ENGINES, OPENSSL_ia32cap, SSL_CERT_FILE or SSL_CERT_DIR reach the step but never jobwarden's HTTPS alert") {
+TEST_CASE("a job's OPENSSL_CONF, OPENSSL_MODULES, OPENSSL_ENGINES, OPENSSL_ia32cap, GNUTLS_SYSTEM_PRIORITY_FILE, SSL_CERT_FILE or SSL_CERT_DIR reach the step but never jobwarden's HTTPS alert") {
   if (::geteuid() != 0) return;  // a mount namespace needs root (CI runs as root)
   TempDir dir;
   // A CA of the test's own, and the receiver's certificate for 127.0.0.1 signed by it.
@@ -155,6 +156,8 @@ TEST_CASE("a job's OPENSSL_CONF, OPENSSL_MODULES, OPENSSL_ENGINES, OPENSSL_ia32c
       {"OPENSSL_ENGINES", dir.file("job-modules")},
       // Every CPU feature claimed: SIGILL in the handshake where one is missing.
       {"OPENSSL_ia32cap", "0xffffffffffffffff:0xffffffffffffffff"},
+      // Read by GnuTLS (loaded with libcurl) as it loads: it would read forever.
+      {"GNUTLS_SYSTEM_PRIORITY_FILE", "/dev/zero"},
       // Not read by libcurl's OpenSSL (platform/environment.hpp): guarded here.
       {"SSL_CERT_FILE", "/dev/null"},
       {"SSL_CERT_DIR", dir.file("empty")},
