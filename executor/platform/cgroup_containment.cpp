@@ -25,13 +25,14 @@ std::string leaf_name(int attempt) { return "jobwarden-" + std::to_string(::getp
 // rmdir costs 0.1-0.25 ms here, bench/RESULTS.md). The reason names `dir`,
 // for the fallback's log line.
 core::Status<std::string> make_cgroup(const std::string& dir, const std::string& name) {
-  if (::mkdir((dir + "/" + name).c_str(), 0755) == 0) return core::Ok{};
-  switch (errno) {
+  const auto made = make_attempt_cgroup(dir + "/" + name);
+  if (made) return core::Ok{};
+  switch (made.error().err) {
     case EROFS: return core::unexpected(dir + " is read-only");
     case EACCES:
     case EPERM: return core::unexpected(dir + " is not writable (not root, not delegated)");
     case ENOENT: return core::unexpected(dir + " does not exist");
-    default: return core::unexpected(dir + ": " + std::strerror(errno));
+    default: return core::unexpected(dir + ": " + std::strerror(made.error().err));
   }
 }
 

@@ -50,15 +50,20 @@ core::Status<std::string> write_cgroup_file(const std::string& path, const std::
   return core::Ok{};
 }
 
+core::Status<core::SysError> make_attempt_cgroup(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) == 0) return core::Ok{};
+  if (errno == EEXIST && ::rmdir(path.c_str()) == 0 && ::mkdir(path.c_str(), 0755) == 0) return core::Ok{};
+  if (errno == EBUSY) errno = EEXIST;  // populated: the rmdir's answer is not the reason
+  return core::unexpected(core::SysError{"mkdir " + path, errno});
+}
+
 core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan, const std::string& name) {
   const std::string v2 = plan.v2_parent + "/" + name;
-  if (::mkdir(v2.c_str(), 0755) != 0) return core::unexpected(errno_text("mkdir " + v2));
+  if (auto made = make_attempt_cgroup(v2); !made) return core::unexpected(made.error().message());
   if (!plan.v1_memory_parent.empty()) {
-    const std::string v1 = plan.v1_memory_parent + "/" + name;
-    if (::mkdir(v1.c_str(), 0755) != 0) {
-      const std::string why = errno_text("mkdir " + v1);
+    if (auto made = make_attempt_cgroup(plan.v1_memory_parent + "/" + name); !made) {
       (void)::rmdir(v2.c_str());
-      return core::unexpected(why);
+      return core::unexpected(made.error().message());
     }
   }
   return adopt(plan, name);

@@ -76,6 +76,13 @@ class CgroupLeaf {
   RereadableFile m_events;
 };
 
+// mkdir of an attempt's cgroup `path` ("jobwarden-<our pid>-<attempt>").
+// One that exists already can only be left by a jobwarden that died with
+// our pid (SIGKILLed with its guardian): it is removed when empty and made
+// anew; a populated one stays (its processes are not ours) and the mkdir
+// fails with EEXIST.
+core::Status<core::SysError> make_attempt_cgroup(const std::string& path);
+
 // Writes `text` to the cgroup file `path`, or why it could not.
 core::Status<std::string> write_cgroup_file(const std::string& path, const std::string& text);
 

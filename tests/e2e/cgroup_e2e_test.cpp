@@ -4,6 +4,7 @@
 // Skipped, with the reason, only where no cgroup v2 leaf can be made.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <dirent.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
@@ -137,4 +138,35 @@ TEST_CASE("a read-only v1 memory hierarchy leaves the v2 leaf without memory, an
   CHECK(contains(r.out, "ran\n"));
   CHECK(contains(r.err, "jobwarden: containment: cgroup v2 leaf per attempt under " + parent));
   CHECK(contains(r.err, "; memory: none (" + v1 + " is read-only)"));
+}
+
+// A leaf left by a jobwarden that died with the pid this one has (SIGKILLed
+// with its guardian) is removed when empty and made anew; one that still
+// holds a process is not ours to take: then no cgroup, and the log says why.
+TEST_CASE("a leftover leaf under this jobwarden's own name is replaced when empty, left alone when populated") {
+  REQUIRE_CGROUP(parent);
+  // jobwarden as pid 1 of a pid namespace of its own: its first leaf is "jobwarden-1-1".
+  const std::string leftover = parent + "/jobwarden-1-1";
+  std::vector<std::string> argv{"/usr/bin/unshare", "--pid", "--fork", "--mount-proc"};
+  for (const std::string& a : jw_run({}, {"/bin/echo", "ran"})) argv.push_back(a);
+
+  REQUIRE(mkdir(leftover.c_str(), 0755) == 0);
+  const auto replaced = run_child(argv);
+  CAPTURE(replaced.err);
+  CHECK(replaced.exit_code == 0);
+  CHECK(contains(replaced.err, "jobwarden: containment: cgroup v2 leaf per attempt under " + parent));
+  CHECK(access(leftover.c_str(), F_OK) != 0);  // taken over, then removed after the attempt
+
+  REQUIRE(mkdir(leftover.c_str(), 0755) == 0);
+  ChildProcess survivor({"/bin/sh", "-c", "echo $$ > '" + leftover + "/cgroup.procs' && echo joined && exec sleep 60"});
+  REQUIRE(survivor.wait_for_output("joined", std::chrono::milliseconds(20'000)));
+  const auto refused = run_child(argv);
+  CAPTURE(refused.err);
+  CHECK(refused.exit_code == 0);
+  CHECK(contains(refused.err, "jobwarden: containment: no cgroup: " + parent + ": File exists: process group + subreaper"));
+  CHECK(survivor.wait_for_exit(std::chrono::milliseconds(100)) == false);  // untouched
+  survivor.send_signal(SIGKILL);
+  survivor.wait();
+  for (int i = 0; i < 500 && rmdir(leftover.c_str()) != 0; ++i) usleep(10'000);  // it leaves the cgroup as it dies
+  CHECK(access(leftover.c_str(), F_OK) != 0);
 }
