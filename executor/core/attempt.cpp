@@ -222,9 +222,11 @@ void AttemptSupervisor::check_starvation_before_job_deadline(State& s) {
 
 void AttemptSupervisor::begin_termination(State& s, const std::string& reason) {
   s.phase = Phase::terminating;
-  record_signal(s, TreeSignal::terminate, reason, m_runner.signal_tree(TreeSignal::terminate));
-  // The grace starts once every member has been sent SIGTERM (a large tree takes a while).
-  s.grace_end = m_clock.now() + s.settings.grace;
+  // The grace starts once every member has been sent SIGTERM (a large tree
+  // takes a while), not once the log line naming them is written: the
+  // report's at_seconds + grace is when the SIGKILL is due.
+  const MonoTime sent = record_signal(s, TreeSignal::terminate, reason, m_runner.signal_tree(TreeSignal::terminate));
+  s.grace_end = sent + s.settings.grace;
 }
 
 // One SIGKILL sweep. The first one of an attempt is always logged; later
@@ -246,18 +248,20 @@ void AttemptSupervisor::kill_sweep(State& s, const std::string& reason) {
   }
 }
 
-void AttemptSupervisor::record_signal(State& s, TreeSignal sig, const std::string& reason,
-                                      std::vector<ProcessInfo> targets) {
+MonoTime AttemptSupervisor::record_signal(State& s, TreeSignal sig, const std::string& reason,
+                                          std::vector<ProcessInfo> targets) {
+  const MonoTime now = m_clock.now();
   SignalSent sent;
   sent.signal = signal_label(sig);
   sent.reason = reason;
-  sent.at_seconds = seconds_between(s.t0, m_clock.now());
+  sent.at_seconds = seconds_between(s.t0, now);
   for (const auto& p : targets) {
     if (s.signalled_pids.insert(p.pid).second) s.rec.signalled.push_back(p);
   }
   sent.targets = std::move(targets);
   m_log.info(signal_line(sent, s.settings.tree_kill, m_log.redactor()));
   s.rec.signals.push_back(std::move(sent));
+  return now;
 }
 
 void AttemptSupervisor::finish(State& s) {

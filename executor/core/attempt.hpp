@@ -93,8 +93,9 @@ class AttemptSupervisor {
   void await_ci_abort(State& s);
   void begin_termination(State& s, const std::string& reason);
   void kill_sweep(State& s, const std::string& reason);
-  void record_signal(State& s, TreeSignal sig, const std::string& reason,
-                     std::vector<ProcessInfo> targets);
+  // Records and logs a signal sent to `targets`; returns when it was sent
+  // (the report's at_seconds).
+  MonoTime record_signal(State& s, TreeSignal sig, const std::string& reason, std::vector<ProcessInfo> targets);
   void finish(State& s);
 
   ProcessRunner& m_runner;

@@ -104,6 +104,40 @@ TEST_CASE("a timeout terminates the whole tree, then kills what ignored SIGTERM 
         std::string::npos);
 }
 
+// A job log whose reader is slow: each line takes 300 ms of the fake clock
+// to write (a CI agent that reads its pipe late, a 1000-target line).
+class SlowSink final : public core::LineSink {
+ public:
+  explicit SlowSink(FakeClock& clock) : m_clock(clock) {}
+  void write(std::string_view) override { m_clock.advance_to(m_clock.now() + Millis{300}); }
+
+ private:
+  FakeClock& m_clock;
+};
+
+TEST_CASE("the grace runs from the SIGTERM's sending, not from the writing of its log line") {
+  FakeClock clock;
+  FakeRunner runner{clock};
+  SlowSink slow{clock};
+  CapturingSink markers;
+  PlainDialect dialect;
+  core::JobLog log{slow, markers, dialect, false};
+  core::AttemptSettings settings;
+  settings.timeout = Millis{60'000};
+  settings.grace = Millis{5'000};
+  settings.kill_wait = Millis{3'000};
+  auto script = hangs();
+  script.main_ignores_term = true;
+  runner.scripts.push_back(script);
+  core::AttemptSupervisor supervisor(runner, clock, log);
+  const auto rec = supervisor.run({{"make", "test"}, true, {}, {}}, settings, 1);
+  REQUIRE(rec.signals.size() == 2);
+  CHECK(rec.signals[0].signal == "SIGTERM");
+  CHECK(rec.signals[1].signal == "SIGKILL");
+  // The report's promise: the SIGKILL is due at the SIGTERM's at_seconds + grace.
+  CHECK(rec.signals[1].at_seconds == doctest::Approx(rec.signals[0].at_seconds + 5.0));
+}
+
 TEST_CASE("a tree that obeys SIGTERM is never sent SIGKILL") {
   Harness h;
   auto script = hangs();
