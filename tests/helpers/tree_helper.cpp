@@ -55,8 +55,9 @@ void setup_member() {
   if (g_ignore_term) signal(SIGTERM, SIG_IGN);
 }
 
-void announce(const char* role) {
-  say("ready " + std::to_string(getpid()) + " " + role);
+// Announces member `pid` (this process by default) as ready.
+void announce(const char* role, pid_t pid = getpid()) {
+  say("ready " + std::to_string(pid) + " " + role);
   const char byte = 'r';
   (void)!write(g_ready_pipe[1], &byte, 1);
 }
@@ -117,7 +118,13 @@ int scenario(const std::string& name, long arg) {
   }
   if (name == "stopped") {
     fork_member([] {
-      fork_member([] { announce("stopped-grandchild"); raise(SIGSTOP); sleep_forever(); });
+      // Announced by its parent once it has stopped (it cannot speak while
+      // stopped): whoever acts on all-ready finds it stopped.
+      const pid_t grandchild = fork_member([] { raise(SIGSTOP); sleep_forever(); });
+      int status = 0;
+      while (waitpid(grandchild, &status, WUNTRACED) < 0 && errno == EINTR) {
+      }
+      announce("stopped-grandchild", grandchild);
       announce("child");
       sleep_forever();
     });

@@ -65,6 +65,8 @@ TEST_CASE("a stopped grandchild is killed too") {
   o.signal_when_ready = SIGTERM;
   const auto r = run_real({k_helper, "--ignore-term", "stopped"}, o);
   require_all_dead(r, 2);
+  // The SIGTERM names it stopped (it was when the helper said all-ready);
+  // with a cgroup the SIGKILL names members as the SIGTERM saw them.
   CHECK(r.log.find("(stopped)") != std::string::npos);
 }
 
