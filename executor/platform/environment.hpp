@@ -1,7 +1,10 @@
 #pragma once
 // jobwarden's environment, and the one its children get.
 //
-// Under `jobwarden run` in a job, jobwarden's environment is the job's. The
+// Under `jobwarden run` in a job, jobwarden's environment is the job's.
+// (The dynamic loader's LD_PRELOAD, LD_LIBRARY_PATH and LD_AUDIT act at
+// exec and on the dlopen of libcurl, before or beyond anything done here:
+// docs/policy.md says the CI must not hand a job's to jobwarden.) The
 // step and the CI's helpers (buildkite-agent annotate) must get it exactly as
 // the CI gave it; jobwarden's own HTTP client (the Pushgateway push and the
 // alert, to endpoints of the trusted admin configuration) must not be steered

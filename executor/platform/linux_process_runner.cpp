@@ -186,16 +186,22 @@ void LinuxProcessRunner::on_empty_watch() {
 // between leaving the cgroup and becoming zombies when it said empty (the
 // kernel's exit path does one, then the other): reaped until none of our
 // children is exiting, for at most `budget`.
+//
+// Whether a child is still exiting is asked before each reaping round, so a
+// child that becomes a zombie between the two is reaped by that round, not
+// left behind. Signals that arrive meanwhile are handled as in wait(): a
+// cancel becomes an event that outlives the attempt (finish_attempt keeps
+// those), never dropped with the SIGCHLDs.
 void LinuxProcessRunner::reap_leftovers(core::Millis budget) {
-  reap_all();
-  if (m_containment->zombies_are_members() || !m_containment->empty()) return;
+  const bool wait_for_exiting = !m_containment->zombies_are_members() && m_containment->empty();
   const auto give_up = Clock::now() + budget;
-  while (has_exiting_child() && Clock::now() < give_up) {
+  for (;;) {
+    const bool exiting = wait_for_exiting && has_exiting_child();
+    reap_all();
+    if (!exiting || Clock::now() >= give_up) return;
     pollfd fd{m_signals.fd(), POLLIN, 0};
     (void)::poll(&fd, 1, 5);  // woken by SIGCHLD
-    while (m_signals.read_one() != 0) {
-    }
-    reap_all();
+    handle_signals();
   }
 }
 
