@@ -104,16 +104,18 @@ constexpr bool is_comment_line(std::string_view text, std::size_t line_start) {
   return at < text.size() && text[at] == '#';
 }
 
-constexpr std::size_t uncommented_size(std::string_view text) {
+// Copies `text` without its comment-only lines (newlines kept) to `out`
+// when given; returns the length of that text either way.
+constexpr std::size_t strip_comment_lines(std::string_view text, char* out = nullptr) {
   std::size_t size = 0;
   bool dropping = is_comment_line(text, 0);
   for (std::size_t at = 0; at < text.size(); ++at) {
-    if (text[at] == '\n') {
-      ++size;
-      dropping = is_comment_line(text, at + 1);
-    } else if (!dropping) {
+    const bool newline = text[at] == '\n';
+    if (newline || !dropping) {
+      if (out != nullptr) out[size] = text[at];
       ++size;
     }
+    if (newline) dropping = is_comment_line(text, at + 1);
   }
   return size;
 }
@@ -121,20 +123,11 @@ constexpr std::size_t uncommented_size(std::string_view text) {
 template <std::size_t N>
 constexpr std::array<char, N> uncommented(std::string_view text) {
   std::array<char, N> out{};
-  std::size_t size = 0;
-  bool dropping = is_comment_line(text, 0);
-  for (std::size_t at = 0; at < text.size(); ++at) {
-    if (text[at] == '\n') {
-      out[size++] = '\n';
-      dropping = is_comment_line(text, at + 1);
-    } else if (!dropping) {
-      out[size++] = text[at];
-    }
-  }
+  strip_comment_lines(text, out.data());
   return out;
 }
 
-constexpr auto k_parsed_yaml = uncommented<uncommented_size(k_default_policy_yaml)>(k_default_policy_yaml);
+constexpr auto k_parsed_yaml = uncommented<strip_comment_lines(k_default_policy_yaml)>(k_default_policy_yaml);
 
 // What a broken embedded text would leave us with: everything fails (the
 // unit tests make sure this is never used).
