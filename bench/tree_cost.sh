@@ -114,24 +114,20 @@ def kernel_floor(prefix):
     finally:
         os.rmdir(leaf)
 
+def row(figure, label, prefix, measure, runs, unit, digits):
+    """One table row: `measure(prefix)` `runs` times, with the load average before."""
+    before = load()
+    got = [measure(prefix) for _ in range(runs)]
+    print(f"| {figure} | {label} | {runs} | {statistics.median(got):.{digits}f} {unit} "
+          f"| {min(got):.{digits}f} | {max(got):.{digits}f} | {before} |")
+
 print(f"| figure | scheduling | runs | median | min | max | load average (1 min) before |")
 print("|---|---|---|---|---|---|---|")
-for label, prefix in [("as is (CFS)", []), ("SCHED_FIFO 20", ["chrt", "-f", "20"])]:
-    before = load()
-    runs = [supervision_cpu(prefix) for _ in range(3)]
-    print(f"| own CPU, 1000 sleeping processes, 10 s | {label} | 3 | {statistics.median(runs):.2f} ms/s "
-          f"| {min(runs):.2f} | {max(runs):.2f} | {before} |")
-    before = load()
-    runs = [wake_floor(prefix) for _ in range(3)]
-    print(f"| floor: a process waking every 250 ms, nothing else, 10 s | {label} | 3 | {statistics.median(runs):.2f} ms/s "
-          f"| {min(runs):.2f} | {max(runs):.2f} | {before} |")
-for label, prefix in [("as is (CFS)", []), ("SCHED_FIFO 20", ["chrt", "-f", "20"])]:
-    before = load()
-    runs = [grace_end_to_empty(prefix) for _ in range(10)]
-    print(f"| grace end -> empty tree, 1001 processes | {label} | 10 | {statistics.median(runs):.1f} ms "
-          f"| {min(runs):.1f} | {max(runs):.1f} | {before} |")
-    before = load()
-    runs = [kernel_floor(prefix) for _ in range(10)]
-    print(f"| kernel floor: cgroup.kill -> populated 0, same tree, no jobwarden | {label} | 10 "
-          f"| {statistics.median(runs):.1f} ms | {min(runs):.1f} | {max(runs):.1f} | {before} |")
+schedulings = [("as is (CFS)", []), ("SCHED_FIFO 20", ["chrt", "-f", "20"])]
+for label, prefix in schedulings:
+    row("own CPU, 1000 sleeping processes, 10 s", label, prefix, supervision_cpu, 3, "ms/s", 2)
+    row("floor: a process waking every 250 ms, nothing else, 10 s", label, prefix, wake_floor, 3, "ms/s", 2)
+for label, prefix in schedulings:
+    row("grace end -> empty tree, 1001 processes", label, prefix, grace_end_to_empty, 10, "ms", 1)
+    row("kernel floor: cgroup.kill -> populated 0, same tree, no jobwarden", label, prefix, kernel_floor, 10, "ms", 1)
 PY
