@@ -175,7 +175,8 @@ Decision decide_by_rules(const Policy& p, const DecisionContext& ctx, const std:
   for (auto it = history.rbegin() + 1; it != history.rend() && it->matched_rule == rule->name; ++it) {
     ++matched;
   }
-  const Duration backoff = backoff_for(settings.backoff, attempts - 1, ctx.jitter_sample);
+  const Duration backoff =
+      backoff_for(settings.backoff, attempts - 1, ctx.jitter_sample ? ctx.jitter_sample() : 0.0);
   DecisionContext budget = ctx;
   budget.retry_time_spent += backoff;  // the sleep itself must fit in the budget
   if (const auto refusal = retry_refusal(p, budget, *rule, matched, attempts)) {

@@ -15,6 +15,7 @@
 //    before the job's deadline is not started (the rule's `then`); an
 //    attempt starved a grace before the job's deadline is a system failure.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,7 +41,10 @@ struct DecisionContext {
   std::string step = "default";
   bool retries_enabled = true;       // admin/env kill-switch
   Duration retry_time_spent{0};      // backoff slept + duration of attempts after the first
-  double jitter_sample = 0.0;        // uniform in [-1, 1], injected so tests are deterministic
+  // A uniform sample in [-1, 1] for the backoff's jitter, asked for only when
+  // a rule would retry (seeding a generator costs a CPUID probe, a trap to the
+  // hypervisor on a VM); none means no jitter. Injected so tests are deterministic.
+  std::function<double()> jitter_sample;
   std::optional<Duration> time_to_job_deadline;  // from now; none when the job has no deadline
 };
 

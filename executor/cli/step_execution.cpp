@@ -52,9 +52,10 @@ std::optional<core::StepResult> execute_step(
   if (request.spawn.memory_limit_bytes && !(*runner)->memory_limits_enforced()) {
     log.warn("the memory limit is not enforced and OOM kills are not detected: no memory cgroup for the step");
   }
-  // The backoff's jitter, seeded when a retry first needs it: most steps
-  // never retry, and std::random_device costs a CPUID probe (a trap to the
-  // hypervisor on a VM) and a getrandom call.
+  // The backoff's jitter, seeded when a retry first needs it (the decision
+  // asks for a sample only then): most steps never retry, and
+  // std::random_device costs a CPUID probe (a trap to the hypervisor on a VM)
+  // and a getrandom call.
   std::optional<std::mt19937_64> rng;
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
   platform::SystemClock clock;

@@ -75,7 +75,7 @@ StepResult StepRunner::run(const StepRequest& request, const policy::Policy& pol
     ctx.step = request.step;
     ctx.retries_enabled = request.retries_enabled;
     ctx.retry_time_spent = retry_time_spent(result);
-    ctx.jitter_sample = m_jitter ? m_jitter() : 0.0;
+    ctx.jitter_sample = m_jitter;
     if (request.deadline) {
       ctx.time_to_job_deadline = std::chrono::duration_cast<Millis>(*request.deadline - m_clock.now());
     }

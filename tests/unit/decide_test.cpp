@@ -152,6 +152,27 @@ TEST_CASE("backoff grows by the factor, is capped, and jitter scales it") {
   CHECK(backoff_for(b, 0, 7.0) == Duration{1200});  // samples are clamped to [-1, 1]
 }
 
+TEST_CASE("the jitter sample is asked for only when a rule would retry, and scales that backoff") {
+  Policy p = lock_policy();
+  p.defaults.backoff.initial = Duration{1000};
+  p.defaults.backoff.jitter = 0.5;
+  int asked = 0;
+  DecisionContext ctx;
+  ctx.jitter_sample = [&asked] {
+    ++asked;
+    return 1.0;
+  };
+  CHECK_FALSE(decide(p, ctx, {fact(Outcome::success, 0)}).retry);
+  CHECK_FALSE(decide(p, ctx, {fact(Outcome::red, 1)}).retry);  // the fallback, no rule
+  CHECK(asked == 0);
+  AttemptFacts locked = fact(Outcome::red, 100);
+  locked.output_tail = "Could not get lock";
+  const Decision d = decide(p, ctx, {locked});
+  CHECK(d.retry);
+  CHECK(asked == 1);
+  CHECK(d.backoff == Duration{1500});
+}
+
 TEST_CASE("a retry rule that runs out of attempts, cap or budget is exhausted, switched-off retries are not") {
   Policy p = lock_policy();
   AttemptFacts locked = fact(Outcome::red, 100);
