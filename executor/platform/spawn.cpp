@@ -62,7 +62,9 @@ bool join_cgroup(int procs_fd) { return procs_fd < 0 || ::write(procs_fd, "0", 1
 //   7. PR_SET_NO_NEW_PRIVS when asked (inherited by the whole tree, never undone)
 //   8. execve
 // Only async-signal-safe calls (we are single-threaded, but the rule keeps
-// this safe if that ever changes). Never returns.
+// this safe if that ever changes), and no writes to memory but its own stack
+// (and errno): the child may be running in jobwarden's memory (start_child).
+// Never returns.
 [[noreturn]] void exec_child(const ChildPlan& p) {
   reset_signals_in_child();                                         // 1
   if (!join_cgroup(p.join_procs_fd) || !join_cgroup(p.join_v1_tasks_fd)) {  // 2
@@ -85,7 +87,12 @@ bool join_cgroup(int procs_fd) { return procs_fd < 0 || ::write(procs_fd, "0", 1
     (void)::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   }
   if (p.groups != nullptr) {                                        // 6
-    if (::setgroups(p.group_count, p.groups) != 0 || ::setgid(p.gid) != 0 || ::setuid(p.uid) != 0) goto fail;
+    // Raw system calls: glibc's wrappers would broadcast the change to the
+    // threads jobwarden may have had (libcurl's resolver), which are not ours.
+    if (::syscall(SYS_setgroups, p.group_count, p.groups) != 0 || ::syscall(SYS_setgid, p.gid) != 0 ||
+        ::syscall(SYS_setuid, p.uid) != 0) {
+      goto fail;
+    }
     if (::getuid() != p.uid || ::geteuid() != p.uid || ::getegid() != p.gid) {
       errno = EPERM;
       goto fail;
@@ -119,24 +126,104 @@ std::vector<std::string> merged_environment(const std::vector<std::string>& extr
   return env;
 }
 
-// fork(), or clone3(CLONE_INTO_CGROUP) when a cgroup directory is given and
-// the kernel has it (Linux >= 5.7): then the child is in the leaf from its
-// first instruction. Like fork, returns 0 in the child.
-pid_t fork_into(int cgroup_dir_fd, bool& born_in_cgroup) {
-  born_in_cgroup = false;
-  if (cgroup_dir_fd >= 0) {
-    clone_args args{};
-    args.flags = CLONE_INTO_CGROUP;
-    args.exit_signal = SIGCHLD;
-    args.cgroup = static_cast<unsigned long long>(cgroup_dir_fd);
-    const long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid >= 0) {
-      born_in_cgroup = true;
-      return static_cast<pid_t>(pid);
-    }
-    if (errno != ENOSYS && errno != EINVAL && errno != E2BIG) return -1;  // a real failure (EAGAIN...)
+// Sanitizer runtimes shadow every stack frame: a child sharing our memory
+// would leave its frames' poisoning behind in our shadow, so those builds
+// take the copying clone below.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define JOBWARDEN_SHARED_MEMORY_CLONE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define JOBWARDEN_SHARED_MEMORY_CLONE 0
+#endif
+#endif
+#if !defined(JOBWARDEN_SHARED_MEMORY_CLONE) && defined(__x86_64__)
+#define JOBWARDEN_SHARED_MEMORY_CLONE 1
+#elif !defined(JOBWARDEN_SHARED_MEMORY_CLONE)
+#define JOBWARDEN_SHARED_MEMORY_CLONE 0
+#endif
+
+#if JOBWARDEN_SHARED_MEMORY_CLONE
+// clone3 with CLONE_VM | CLONE_VFORK, as posix_spawn does with clone: the
+// child borrows our memory on a stack of its own until its execve (or
+// _exit), and we stay suspended until then. Nothing of jobwarden's memory
+// is copied: no page tables copied at the clone, no copy-on-write faults in
+// either process after it, no copy torn down at the exec. The child calls
+// `entry(arg)`, which must never return. glibc has no clone3 wrapper, and a
+// child on a new stack cannot return into the C++ frame that called the
+// system call, hence the few instructions here (glibc's clone3.S does the
+// same). x86_64 only; elsewhere the copying clone below is used.
+long clone3_shared_memory(clone_args& args, void (*entry)(void*), void* arg) {
+  long result;
+  register void (*fn)(void*) asm("r12") = entry;
+  register void* fn_arg asm("r13") = arg;
+  asm volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      // The child: on its own stack, registers as the parent's (r12, r13).
+      "xor %%ebp, %%ebp\n\t"
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "hlt\n"  // not reached: entry never returns
+      "1:"
+      : "=a"(result)
+      : "0"(static_cast<long>(SYS_clone3)), "D"(&args), "S"(sizeof args), "r"(fn), "r"(fn_arg)
+      : "rcx", "r11", "memory", "cc");
+  if (result < 0) {
+    errno = static_cast<int>(-result);
+    return -1;
   }
-  return ::fork();
+  return result;
+}
+
+void exec_child_entry(void* plan) { exec_child(*static_cast<const ChildPlan*>(plan)); }
+
+// The stack the child runs on until its execve: exec_child's frames and
+// the system calls' (the largest is execve's, in the kernel, not here).
+constexpr std::size_t k_child_stack_bytes = 64 * 1024;
+#endif
+
+// Starts the child running exec_child(plan); returns its pid (-1 with errno).
+// In order of preference:
+//   1. clone3(CLONE_INTO_CGROUP | CLONE_VM | CLONE_VFORK) (x86_64, no
+//      sanitizer): born in the leaf, our memory borrowed, not copied;
+//   2. clone3(CLONE_INTO_CGROUP) (Linux >= 5.7) with a cgroup directory:
+//      born in the leaf, like fork otherwise;
+//   3. fork(): the child joins its cgroups itself before the exec.
+// Linux < 5.7 refuses clone3 or CLONE_INTO_CGROUP with ENOSYS, EINVAL or
+// E2BIG (and valgrind with ENOSYS): then the next way is tried. `plan` is
+// completed with where the child was born before it runs.
+pid_t start_child(int cgroup_dir_fd, ChildPlan& plan, const int join_procs_fd, bool& born_in_cgroup) {
+  const auto refused = [] { return errno == ENOSYS || errno == EINVAL || errno == E2BIG; };
+  clone_args args{};
+  args.exit_signal = SIGCHLD;
+  if (cgroup_dir_fd >= 0) {
+    args.flags = CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<unsigned long long>(cgroup_dir_fd);
+  }
+  born_in_cgroup = cgroup_dir_fd >= 0;
+  plan.join_procs_fd = born_in_cgroup ? -1 : join_procs_fd;
+#if JOBWARDEN_SHARED_MEMORY_CLONE
+  {
+    alignas(16) static char stack[k_child_stack_bytes];  // one spawn at a time: the parent waits (CLONE_VFORK)
+    clone_args shared = args;
+    shared.flags |= CLONE_VM | CLONE_VFORK;
+    shared.stack = reinterpret_cast<unsigned long long>(stack);
+    shared.stack_size = sizeof stack;
+    const long pid = clone3_shared_memory(shared, exec_child_entry, &plan);
+    if (pid >= 0 || !refused()) return static_cast<pid_t>(pid);
+  }
+#endif
+  if (cgroup_dir_fd >= 0) {
+    const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) exec_child(plan);
+    if (pid > 0 || !refused()) return static_cast<pid_t>(pid);
+  }
+  born_in_cgroup = false;
+  plan.join_procs_fd = join_procs_fd;
+  const pid_t pid = ::fork();
+  if (pid == 0) exec_child(plan);
+  return pid;
 }
 
 }  // namespace
@@ -190,18 +277,15 @@ SpawnOutcome spawn_step(const SpawnOptions& o) {
   std::vector<gid_t> groups;  // resolved before the fork: the child may not allocate
   if (o.user != nullptr) groups.assign(o.user->groups.begin(), o.user->groups.end());
   if (o.user != nullptr && groups.empty()) groups.push_back(o.user->gid);
-  const pid_t parent = ::getpid();
-  const pid_t pid = fork_into(o.cgroups.dir_fd, r.born_in_cgroup);
+  ChildPlan plan{path.c_str(), argv.data(), envp.data(), o.stdout_fd, o.stderr_fd, report_write.get(),
+                 o.pdeathsig, ::getpid(), o.user != nullptr ? groups.data() : nullptr, groups.size(),
+                 o.user != nullptr ? o.user->gid : 0, o.user != nullptr ? o.user->uid : 0,
+                 -1, o.cgroups.v1_tasks_fd, o.no_new_privileges};
+  const pid_t pid = start_child(o.cgroups.dir_fd, plan, o.cgroups.procs_fd, r.born_in_cgroup);
   if (pid < 0) {
     r.exit_code = 125;
     r.error = std::string("fork: ") + std::strerror(errno);
     return r;
-  }
-  if (pid == 0) {
-    exec_child({path.c_str(), argv.data(), envp.data(), o.stdout_fd, o.stderr_fd, report_write.get(),
-                o.pdeathsig, parent, o.user != nullptr ? groups.data() : nullptr, groups.size(),
-                o.user != nullptr ? o.user->gid : 0, o.user != nullptr ? o.user->uid : 0,
-                r.born_in_cgroup ? -1 : o.cgroups.procs_fd, o.cgroups.v1_tasks_fd, o.no_new_privileges});
   }
   report_write.reset();
   int child_errno = 0;
