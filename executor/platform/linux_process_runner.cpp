@@ -93,8 +93,11 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   const auto leaves = m_containment->cgroup_paths();
   m_guardian.guard_cgroups(leaves);  // before the step exists
   m_guard_by_processes = leaves.empty();
-  m_meter.begin(Clock::now(), leaves.empty() ? "" : leaves.front());
+  const core::MonoTime spawned_at = Clock::now();
   const SpawnOutcome outcome = spawn_step(spawn);
+  // Taken while the step's exec runs: its leaf is new, so the step's own
+  // counters are read from zero however late the first reading comes.
+  m_meter.begin(spawned_at, leaves.empty() ? "" : leaves.front());
   ::close(spawn.stdout_fd);  // the child holds its own copies now
   if (spawn.stderr_fd != spawn.stdout_fd) ::close(spawn.stderr_fd);  // merged: one pipe for both
   if (!outcome.started) {

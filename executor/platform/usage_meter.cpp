@@ -59,6 +59,8 @@ void UsageMeter::begin(core::MonoTime now, std::string leaf) {
   m_psi_start = cpu_pressure_some_us();
   m_usable_cpus = usable_cpus();
   m_first = m_last = read_counters(now);
+  if (m_first.step_cpu) m_first.step_cpu = m_last.step_cpu = 0.0;  // the new leaf's start (begin's contract)
+  if (m_first.step_wait) m_first.step_wait = m_last.step_wait = 0.0;
 }
 
 UsageMeter::Counters UsageMeter::read_counters(core::MonoTime now) const {

@@ -30,8 +30,11 @@ class UsageMeter {
 
   explicit UsageMeter(core::Millis sample_interval) : m_interval(sample_interval) {}
 
-  // Starts measuring an attempt (everything from the last one is dropped).
-  // `leaf`: the attempt's cgroup v2 directory, "" without one.
+  // Starts measuring an attempt (everything from the last one is dropped)
+  // that started at `now`. `leaf`: the attempt's cgroup v2 directory, made
+  // for it, "" without one. A new leaf's counters start at zero, so begin
+  // may come after the step started (while its exec runs) and still count
+  // all of the step's CPU and wait.
   void begin(core::MonoTime now, std::string leaf = "");
 
   // When the next periodic sample is due.
