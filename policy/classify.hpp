@@ -63,6 +63,8 @@ struct CpuEvidence {
 struct StarvationThresholds {
   double cpu_wait = 0.25;   // minimum fraction of wall time spent waiting for a CPU
   double cpu_share = 0.5;   // maximum fraction of the usable CPUs the step got
+
+  bool operator==(const StarvationThresholds&) const = default;
 };
 
 struct StarvationAssessment {

@@ -1,7 +1,8 @@
 // The embedded default policy, defined once as the YAML a user can copy
-// (`jobwarden policy default` prints it) and loaded by the ordinary loader.
+// (`jobwarden policy default` prints it) and loaded by the ordinary loader:
+// at build time, where jw-default-policy-codegen turns it into
+// prebuilt_default_policy() (policy/prebuild/), and by the tests.
 
-#include <array>
 #include <string_view>
 
 #include "policy/loader.hpp"
@@ -91,44 +92,6 @@ limits:
 #   after_script: {timeout: 5m, fallback: {timeout: pass, red: pass}}
 )yaml";
 
-// The text the loader parses: the same lines with every line that holds
-// only a comment emptied, its newline kept, so that lines and columns stay
-// those of the commented text. yaml-cpp's scanner reads a comment character
-// by character, and the comments are most of this text: they were 0.15 of
-// the 0.37 ms its parse cost every start (bench/RESULTS.md). Sound for this
-// text: it has no block scalar, where a line starting with '#' would be
-// content (tests/unit/default_policy_test.cpp holds both to one YAML tree).
-constexpr bool is_comment_line(std::string_view text, std::size_t line_start) {
-  std::size_t at = line_start;
-  while (at < text.size() && text[at] == ' ') ++at;
-  return at < text.size() && text[at] == '#';
-}
-
-// Copies `text` without its comment-only lines (newlines kept) to `out`
-// when given; returns the length of that text either way.
-constexpr std::size_t strip_comment_lines(std::string_view text, char* out = nullptr) {
-  std::size_t size = 0;
-  bool dropping = is_comment_line(text, 0);
-  for (std::size_t at = 0; at < text.size(); ++at) {
-    const bool newline = text[at] == '\n';
-    if (newline || !dropping) {
-      if (out != nullptr) out[size] = text[at];
-      ++size;
-    }
-    if (newline) dropping = is_comment_line(text, at + 1);
-  }
-  return size;
-}
-
-template <std::size_t N>
-constexpr std::array<char, N> uncommented(std::string_view text) {
-  std::array<char, N> out{};
-  strip_comment_lines(text, out.data());
-  return out;
-}
-
-constexpr auto k_parsed_yaml = uncommented<strip_comment_lines(k_default_policy_yaml)>(k_default_policy_yaml);
-
 // What a broken embedded text would leave us with: everything fails (the
 // unit tests make sure this is never used).
 Policy fail_safe_policy() {
@@ -142,10 +105,8 @@ Policy fail_safe_policy() {
 
 std::string_view embedded_default_policy_yaml() { return k_default_policy_yaml; }
 
-std::string_view embedded_default_policy_parsed_yaml() { return {k_parsed_yaml.data(), k_parsed_yaml.size()}; }
-
 LoadResult load_embedded_default_policy() {
-  return load_policy(embedded_default_policy_parsed_yaml(), "embedded default");
+  return load_policy(k_default_policy_yaml, "embedded default");
 }
 
 Policy embedded_default_policy() {

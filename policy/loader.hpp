@@ -60,12 +60,14 @@ LoadResult load_policy_file(const std::string& path);
 // The embedded default policy as a commented YAML file (what
 // `jobwarden policy default` prints and a report quotes).
 std::string_view embedded_default_policy_yaml();
-// The same text with its comment-only lines emptied (newlines kept: same
-// lines, same columns), made at compile time: what is parsed, since
-// yaml-cpp's scan of the comments was 40 % of the parse at every start.
-std::string_view embedded_default_policy_parsed_yaml();
-// load_policy of that text, "embedded default" (embedded_default_policy()
-// and the run's policy source when the repository has none).
+// load_policy of that text, source "embedded default".
 LoadResult load_embedded_default_policy();
+// The same Policy, built without parsing: its code is generated at build
+// time from load_embedded_default_policy() (policy/prebuild/, library
+// jobwarden_default_policy; a text that does not load fails the build).
+// The run's policy when the repository has none: yaml-cpp's parse of the
+// text was ~0.2 ms of every start (bench/RESULTS.md). A unit test holds the
+// two equal.
+Policy prebuilt_default_policy();
 
 }  // namespace jobwarden::policy

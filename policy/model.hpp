@@ -21,6 +21,8 @@ struct Backoff {
   double factor = 2.0;
   Duration max{60000};
   double jitter = 0.2;  // +- this fraction, uniformly
+
+  bool operator==(const Backoff&) const = default;
 };
 
 // Conditions of a rule, ANDed; an empty list or absent optional matches anything.
@@ -30,9 +32,11 @@ struct Condition {
   std::vector<int> signals;
   std::vector<std::string> steps;
   std::optional<bool> starved;
-  std::shared_ptr<const OutputPattern> output;  // searched in the attempt's output tail
+  SharedPattern output;                         // searched in the attempt's output tail
   std::optional<Duration> min_duration;         // attempt ran at least this long
   std::optional<Duration> max_duration;         // attempt ran at most this long
+
+  bool operator==(const Condition&) const = default;
 };
 
 struct Rule {
@@ -40,6 +44,8 @@ struct Rule {
   Condition when;
   int retry = 0;              // attempts in total while this rule keeps matching (0 or 1: none)
   Action then = Action::fail; // when the attempts run out
+
+  bool operator==(const Rule&) const = default;
 };
 
 // Settings that apply to one step: the defaults with that step's overrides merged in.
@@ -50,12 +56,16 @@ struct StepSettings {
   Backoff backoff;
   StarvationThresholds starvation;
   std::map<Outcome, Action> fallback;
+
+  bool operator==(const StepSettings&) const = default;
 };
 
 // Hard bounds on every policy, whatever its rules say.
 struct RetryLimits {
   int max_attempts = 5;               // attempts in total for one step
   Duration max_retry_time{30 * 60 * 1000};  // total backoff plus retried attempts' time
+
+  bool operator==(const RetryLimits&) const = default;
 };
 
 struct Policy {
@@ -66,6 +76,8 @@ struct Policy {
   Action flaky = Action::pass;
   std::map<std::string, StepSettings> steps;  // already merged over defaults
   RetryLimits limits;
+
+  bool operator==(const Policy&) const = default;
 
   // The settings for `step`: its override if any, else the defaults.
   const StepSettings& settings_for(const std::string& step) const;

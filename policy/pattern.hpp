@@ -30,4 +30,19 @@ class OutputPattern {
   std::unique_ptr<Impl> m_impl;
 };
 
+// A compiled pattern as a rule holds it: shared by the copies of a policy,
+// and equal to another when their sources are, so that two loads of one text
+// compare equal (the prebuilt default policy is held to the parsed one that
+// way: tests/unit/default_policy_test.cpp).
+class SharedPattern : public std::shared_ptr<const OutputPattern> {
+ public:
+  SharedPattern() = default;
+  SharedPattern(std::shared_ptr<const OutputPattern> p) noexcept  // NOLINT: implicit by design
+      : std::shared_ptr<const OutputPattern>(std::move(p)) {}
+  friend bool operator==(const SharedPattern& a, const SharedPattern& b) {
+    if (!a || !b) return !a && !b;
+    return a->source() == b->source();
+  }
+};
+
 }  // namespace jobwarden::policy

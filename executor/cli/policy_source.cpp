@@ -62,7 +62,7 @@ std::optional<PolicySource> load_project_policy(int project_fd, const std::strin
 PolicySource embedded_policy_source() {
   PolicySource src;
   src.text = std::string(policy::embedded_default_policy_yaml());
-  src.loaded = policy::load_embedded_default_policy();  // parses the text without its comment lines
+  src.loaded.policy = policy::prebuilt_default_policy();  // that text's policy, built without parsing
   return src;
 }
 
