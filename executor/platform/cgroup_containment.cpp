@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
+#include <limits>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,6 +128,20 @@ void remove_stale_leaves(const std::string& dir) {
 // The job log names 25 members of a signal's targets and 25 escapees.
 constexpr std::size_t k_named_of_each = 25;
 
+// How many pidfds m_known may hold: all but k_descriptors_left_free of the
+// descriptor limit (raised to the hard limit at start), so that a tree
+// larger than the limit leaves jobwarden the descriptors it needs (files,
+// pipes, the report). Members beyond it are described but never kept.
+constexpr rlim_t k_descriptors_left_free = 512;
+
+std::size_t pidfds_allowed() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur == RLIM_INFINITY) return std::numeric_limits<std::size_t>::max();
+  return limit.rlim_cur > k_descriptors_left_free ? static_cast<std::size_t>(limit.rlim_cur - k_descriptors_left_free)
+                                                  : 0;
+}
+
 }  // namespace
 
 core::Result<LeafPlacement, std::string> current_leaf_placement(const std::string& cgroup_parent) {
@@ -195,29 +211,51 @@ void CgroupContainment::sweep_stale_leaves_once() {
 // SIGKILL, made most of the time from the end of the grace to an empty tree
 // (bench/RESULTS.md).
 //
-// Every description is kept (m_known) until the member is reaped. After a
-// kill (`killed`) the members described before are taken from there,
-// without a system call, their state '?' (not read now); the others are
-// read now, and one that is already a zombie is still named — it was in the
-// leaf when cgroup.procs was read just before the kill — by its [comm], its
-// command line having gone with its memory. Before a kill, a member that
-// exited since cgroup.procs was read is no target.
-std::vector<core::ProcessInfo> CgroupContainment::describe(const std::vector<int>& pids, bool killed) {
+// Before a kill (`still_described` null), a pidfd is opened for each member
+// before it is read, and one poll(2) after all the reads says which of those
+// processes still live: a live process held its pid all along, so what was
+// read is that process's, and the description is kept (m_known) with its
+// pidfd. A member that exited meanwhile is no target (what was read may be
+// a successor's). Past pidfds_allowed(), or without pidfds, members are
+// described as before but not kept.
+//
+// After a kill, the members in `still_described` (kill_members: their kept
+// pidfd said "alive" just before the kill) are taken from m_known, without
+// a system call, their state '?' (not read now). Every other pid is read
+// now: a member born since, or a pid whose described process has exited —
+// reaped by its own parent, not by us — and that a new member has taken
+// since (pids are reused: pid_max is 32768 on many hosts). Such a member is
+// already dying: one that is already a zombie is still named (it was in the
+// leaf when cgroup.procs was read just before the kill) by its [comm], its
+// command line having gone with its memory; never by the old description.
+std::vector<core::ProcessInfo> CgroupContainment::describe(const std::vector<int>& pids,
+                                                           const std::unordered_set<int>* still_described) {
+  const bool killed = still_described != nullptr;
   std::size_t named_in_group = 0, named_escaped = 0;
   const auto named_of = [&](int pgid) -> std::size_t& { return pgid == m_main_pid ? named_in_group : named_escaped; };
   if (killed) {
-    for (int pid : pids) {
-      const auto it = m_known.find(pid);
-      if (it != m_known.end() && !it->second.command.empty()) ++named_of(it->second.pgid);
+    for (int pid : *still_described) {
+      const core::ProcessInfo& info = m_known.at(pid).info;
+      if (!info.command.empty()) ++named_of(info.pgid);
     }
   }
+  const std::size_t allowed = killed ? 0 : pidfds_allowed();
   std::vector<core::ProcessInfo> out;
+  std::vector<UniqueFd> pidfds;  // before a kill: out[i]'s, opened before it was read
   out.reserve(pids.size());
   for (int pid : pids) {
-    if (const auto it = m_known.find(pid); killed && it != m_known.end()) {
-      out.push_back(it->second);
+    if (killed && still_described->count(pid) != 0) {
+      out.push_back(m_known.at(pid).info);
       out.back().state = '?';
       continue;
+    }
+    UniqueFd pidfd;
+    if (!killed) {
+      m_known.erase(pid);  // read again below; kept again only if proven
+      if (m_known.size() + pidfds.size() < allowed) {
+        pidfd.reset(open_pidfd(pid));
+        if (!pidfd.valid() && errno == ESRCH) continue;  // reaped since cgroup.procs was read
+      }
     }
     const pid_t pgid = ::getpgid(pid);
     const pid_t sid = ::getsid(pid);
@@ -233,31 +271,71 @@ std::vector<core::ProcessInfo> CgroupContainment::describe(const std::vector<int
       info.command = command_line(pid, p->comm);
       ++named;
     }
-    m_known[pid] = info;
     out.push_back(std::move(info));
+    if (!killed) pidfds.push_back(std::move(pidfd));
   }
-  return out;
+  if (killed) return out;
+  std::vector<int> fds;
+  fds.reserve(pidfds.size());
+  for (const UniqueFd& fd : pidfds) fds.push_back(fd.get());
+  const std::vector<bool> gone = exited(fds);
+  std::vector<core::ProcessInfo> live;
+  live.reserve(out.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!pidfds[i].valid()) {
+      live.push_back(std::move(out[i]));  // described, not proven: not kept
+    } else if (!gone[i]) {
+      m_known[out[i].pid] = Described{out[i], std::move(pidfds[i])};
+      live.push_back(std::move(out[i]));
+    }
+  }
+  return live;
+}
+
+std::unordered_set<int> CgroupContainment::still_described(const std::vector<int>& pids) {
+  std::vector<int> listed, fds;
+  for (int pid : pids) {
+    const auto it = m_known.find(pid);
+    if (it == m_known.end()) continue;
+    listed.push_back(pid);
+    fds.push_back(it->second.pidfd.get());
+  }
+  const std::vector<bool> gone = exited(fds);
+  std::unordered_set<int> same;
+  for (std::size_t i = 0; i < listed.size(); ++i) {
+    if (gone[i]) {
+      m_known.erase(listed[i]);  // that process has exited: the pid is someone else's now
+    } else {
+      same.insert(listed[i]);
+    }
+  }
+  return same;
 }
 
 std::vector<core::ProcessInfo> CgroupContainment::members() {
-  return m_leaf ? describe(m_leaf->pids(), false) : std::vector<core::ProcessInfo>{};
+  return m_leaf ? describe(m_leaf->pids(), nullptr) : std::vector<core::ProcessInfo>{};
 }
 
 // Kill first, name afterwards: the kernel's exit work for the whole tree
-// starts at once instead of after the naming. A member forked between the
-// read of cgroup.procs and the write to cgroup.kill is killed too (the
-// kernel kills forks in flight) but is not in the returned list.
+// starts at once instead of after the naming. Between the read of
+// cgroup.procs and the kill, one poll(2) over the kept pidfds says which
+// descriptions still name the process holding the pid (after the kill every
+// member is dying, and a pidfd could no longer tell). A member forked
+// between the read of cgroup.procs and the write to cgroup.kill is killed
+// too (the kernel kills forks in flight) but is not in the returned list.
 std::vector<core::ProcessInfo> CgroupContainment::kill_members() {
   if (!m_leaf) return {};
   const std::vector<int> pids = m_leaf->pids();
+  const std::unordered_set<int> same = still_described(pids);
   m_leaf->kill();
-  return describe(pids, true);
+  return describe(pids, &same);
 }
 
 std::vector<int> CgroupContainment::member_pids() { return m_leaf ? m_leaf->pids() : std::vector<int>{}; }
 
 // SIGKILL goes to the whole leaf at once (members forked meanwhile too);
-// SIGTERM to each member still in the leaf after its pidfd was opened.
+// SIGTERM to each member still in the leaf, through the pidfd kept when it
+// was described (else one opened now).
 void CgroupContainment::send(const std::vector<core::ProcessInfo>& targets, int sig) {
   if (!m_leaf) return;
   if (sig == SIGKILL) {
@@ -266,13 +344,18 @@ void CgroupContainment::send(const std::vector<core::ProcessInfo>& targets, int 
   }
   std::vector<int> pids;
   for (const auto& p : targets) pids.push_back(p.pid);
-  signal_members(pids, sig, [&](const std::vector<int>&) { return m_leaf->pids(); });
+  signal_members(
+      pids, sig, [&](const std::vector<int>&) { return m_leaf->pids(); },
+      [&](int pid) {
+        const auto it = m_known.find(pid);
+        return it == m_known.end() ? -1 : it->second.pidfd.get();
+      });
 }
 
 bool CgroupContainment::empty() { return !m_leaf || !m_leaf->populated(); }
 
 bool CgroupContainment::claim_reaped(int pid) {
-  m_known.erase(pid);  // its pid may now be reused
+  m_known.erase(pid);  // its pid may now be reused; closes its pidfd
   return m_foreign.erase(pid) == 0;
 }
 
@@ -303,7 +386,7 @@ std::optional<LeafPlacement> CgroupContainment::leaf_placement() const {
 // its members are written off so they are not the next attempt's.
 void CgroupContainment::end_attempt() {
   sweep_stale_leaves_once();  // no step started (it could not be executed): not done yet
-  m_known.clear();
+  m_known.clear();  // closes the attempt's pidfds
   std::erase_if(m_stuck, [](CgroupLeaf& leaf) { return leaf.remove(); });
   if (!m_leaf) return;
   if (!m_leaf->remove()) {

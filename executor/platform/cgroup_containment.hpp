@@ -19,6 +19,7 @@
 
 #include "executor/platform/cgroup_leaf.hpp"
 #include "executor/platform/containment.hpp"
+#include "executor/platform/fd.hpp"
 #include "policy/admin_config.hpp"
 
 namespace jobwarden::platform {
@@ -51,16 +52,34 @@ class CgroupContainment final : public Containment {
   void end_attempt() override;
 
  private:
-  std::vector<core::ProcessInfo> describe(const std::vector<int>& pids, bool killed);
+  // `pids` as the log and the report name them (cgroup_containment.cpp).
+  // Before a kill (`still_described` null) each is read now and, when it
+  // can be proven to be the process read, kept in m_known; after one, the
+  // pids in `still_described` come from m_known.
+  std::vector<core::ProcessInfo> describe(const std::vector<int>& pids,
+                                          const std::unordered_set<int>* still_described);
+  // Of `pids` (read from cgroup.procs just before), those m_known describes
+  // provably: their kept pidfd's process has not exited, so it still holds
+  // the pid. One poll(2) for all, no per-member system call; the entries
+  // whose process has exited are dropped.
+  std::unordered_set<int> still_described(const std::vector<int>& pids);
 
   CgroupPlan m_plan;
   std::string m_how;
   std::optional<CgroupLeaf> m_leaf;
   std::vector<CgroupLeaf> m_stuck;  // leaves a survivor kept busy; retried at the end
   std::unordered_set<int> m_foreign;
-  // Members described this attempt (at a signal or a listing), until
-  // reaped: a kill names them from here (describe()).
-  std::unordered_map<int, core::ProcessInfo> m_known;
+  // Members described this attempt (at a signal or a listing), each with a
+  // pidfd of the very process described (opened before the reads, found
+  // alive after them), until it is reaped by us or the attempt ends: a kill
+  // names a member from here only while that pidfd says the process lives.
+  // A member reaped by its own parent leaves its entry behind, and its pid
+  // may be reused by a new member (describe()).
+  struct Described {
+    core::ProcessInfo info;
+    UniqueFd pidfd;
+  };
+  std::unordered_map<int, Described> m_known;
   int m_main_pid = 0;  // the step's process group is the main process's
   int m_attempt = 0;
   bool m_first_unused = false;  // m_leaf is attempt 1's, made with the plan and not used yet

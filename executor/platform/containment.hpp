@@ -60,8 +60,9 @@ class Containment {
   // SIGKILLs every member and returns them, one entry per member killed.
   // A cgroup kills first and names afterwards (cgroup.procs read,
   // cgroup.kill written, then the pids described: members described before,
-  // e.g. at the SIGTERM, as they were then, the others read now, zombies
-  // included); without one the members are listed, then signalled.
+  // e.g. at the SIGTERM, as they were then when the pidfd kept of the process
+  // described says it still lives (it holds the pid), the others read now,
+  // zombies included); without one the members are listed, then signalled.
   virtual std::vector<core::ProcessInfo> kill_members() = 0;
 
   // True when no member is left. A cgroup: no live member ("populated 0";

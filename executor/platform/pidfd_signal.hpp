@@ -11,14 +11,23 @@
 
 namespace jobwarden::platform {
 
-// Opens pidfds for `pids`, asks `still_members` (called once, after the
-// opens) which of them are still members, and sends `sig` through those
-// pidfds (SIGTERM is followed by SIGCONT, so a stopped member acts on it).
-// Without pidfds (Linux < 5.3) falls back to kill(2) after the check.
-// A pidfd for `pid` (close-on-exec), or -1 (gone: ESRCH; Linux < 5.3: ENOSYS).
+// A pidfd for `pid` (close-on-exec), or -1 (gone: ESRCH; Linux < 5.3:
+// ENOSYS; out of descriptors: EMFILE/ENFILE).
 int open_pidfd(int pid);
 
+// Which of `pidfds` name processes that have exited (zombie or reaped: a
+// pidfd is readable then), from one poll(2) that does not wait. A pidfd
+// that is not readable names a live process, which still holds its pid: a
+// process holding that pid now is the pidfd's. -1 entries count as exited.
+std::vector<bool> exited(const std::vector<int>& pidfds);
+
+// Opens pidfds for `pids` (or borrows the one `kept(pid)` gives, -1: none
+// kept), asks `still_members` (called once, after the opens) which of them
+// are still members, and sends `sig` through those pidfds (SIGTERM is
+// followed by SIGCONT, so a stopped member acts on it). Without pidfds
+// (Linux < 5.3, or out of descriptors) falls back to kill(2) after the check.
 void signal_members(const std::vector<int>& pids, int sig,
-                    const std::function<std::vector<int>(const std::vector<int>& candidates)>& still_members);
+                    const std::function<std::vector<int>(const std::vector<int>& candidates)>& still_members,
+                    const std::function<int(int pid)>& kept = {});
 
 }  // namespace jobwarden::platform
