@@ -1,6 +1,7 @@
 #include "executor/platform/process_group_containment.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <unistd.h>
 
@@ -44,13 +45,42 @@ std::vector<ProcStat> ProcessGroupContainment::own_descendants() const {
   return own;
 }
 
+// Each member is read again once a pidfd holds it (the scan's line may be
+// of a process that has since exited and whose pid another child of the
+// same parent got): still alive, under the parent the scan saw (a reused pid
+// usually has another parent: not ours). One poll(2) after all the reads
+// says which of those processes still live: a live one held its pid
+// throughout, so its description is its own, and its pidfd is kept for the
+// signal (send) — the name and the signal go to the same process. One that
+// exited meanwhile is no target. Without a pidfd (Linux < 5.3, out of
+// descriptors) the member is described as read, unproven, and send()
+// checks it again.
 std::vector<core::ProcessInfo> ProcessGroupContainment::members() {
+  m_described.clear();
   std::vector<core::ProcessInfo> out;
-  for (const ProcStat& p : own_descendants()) {
-    if (p.state == 'Z' || p.state == 'X') continue;
-    out.push_back({p.pid, p.ppid, p.pgid, p.sid, p.state, command_line(p.pid, p.comm)});
+  std::vector<UniqueFd> pidfds;
+  for (const ProcStat& listed : own_descendants()) {
+    if (listed.state == 'Z' || listed.state == 'X') continue;
+    UniqueFd pidfd(open_pidfd(listed.pid));
+    if (!pidfd.valid() && errno == ESRCH) continue;  // gone since the scan
+    const auto now = read_proc_stat(listed.pid);
+    if (!now || now->ppid != listed.ppid || now->state == 'Z' || now->state == 'X') continue;
+    out.push_back({now->pid, now->ppid, now->pgid, now->sid, now->state, command_line(now->pid, now->comm)});
+    pidfds.push_back(std::move(pidfd));
   }
-  return out;
+  std::vector<int> fds;
+  for (const UniqueFd& fd : pidfds) fds.push_back(fd.get());
+  const std::vector<bool> gone = exited(fds);
+  std::vector<core::ProcessInfo> live;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!pidfds[i].valid()) {
+      live.push_back(std::move(out[i]));
+    } else if (!gone[i]) {
+      m_described[out[i].pid] = std::move(pidfds[i]);
+      live.push_back(std::move(out[i]));
+    }
+  }
+  return live;
 }
 
 std::vector<int> ProcessGroupContainment::member_pids() {
@@ -59,8 +89,10 @@ std::vector<int> ProcessGroupContainment::member_pids() {
   return pids;
 }
 
-// A target is still the one listed when /proc still shows it, alive, under
-// the same parent (a reused pid has a new parent: not ours, or another).
+// A target described with a pidfd (members()) is signalled through it: it
+// names that process for good. Any other is still the one listed when
+// /proc still shows it, alive, under the same parent (a reused pid has a
+// new parent: not ours, or another).
 void ProcessGroupContainment::send(const std::vector<core::ProcessInfo>& targets, int sig) {
   std::unordered_map<int, int> parent_of;
   std::vector<int> pids;
@@ -68,14 +100,25 @@ void ProcessGroupContainment::send(const std::vector<core::ProcessInfo>& targets
     parent_of[p.pid] = p.ppid;
     pids.push_back(p.pid);
   }
-  signal_members(pids, sig, [&](const std::vector<int>& opened) {
-    std::vector<int> same;
-    for (int pid : opened) {
-      const auto now = read_proc_stat(pid);
-      if (now && now->ppid == parent_of[pid] && now->state != 'Z' && now->state != 'X') same.push_back(pid);
-    }
-    return same;
-  });
+  signal_members(
+      pids, sig,
+      [&](const std::vector<int>& opened) {
+        std::vector<int> same;
+        for (int pid : opened) {
+          if (m_described.count(pid) != 0) {
+            same.push_back(pid);
+            continue;
+          }
+          const auto now = read_proc_stat(pid);
+          if (now && now->ppid == parent_of[pid] && now->state != 'Z' && now->state != 'X') same.push_back(pid);
+        }
+        return same;
+      },
+      [&](int pid) {
+        const auto it = m_described.find(pid);
+        return it == m_described.end() ? -1 : it->second.get();
+      });
+  m_described.clear();
 }
 
 std::vector<core::ProcessInfo> ProcessGroupContainment::kill_members() {
@@ -101,11 +144,13 @@ bool ProcessGroupContainment::empty() {
 }
 
 bool ProcessGroupContainment::claim_reaped(int pid) {
+  m_described.erase(pid);
   if (m_ignored.erase(pid) != 0) return false;
   return m_foreign.erase(pid) == 0;
 }
 
 void ProcessGroupContainment::end_attempt() {
+  m_described.clear();
   if (no_member_child()) return;
   for (const ProcStat& p : own_descendants()) {
     if (p.state != 'Z') m_foreign.insert(p.pid);

@@ -6,9 +6,11 @@
 // us, read from one pass over /proc. Empty is "no child left"
 // (waitid(WNOWAIT) says ECHILD).
 
+#include <unordered_map>
 #include <unordered_set>
 
 #include "executor/platform/containment.hpp"
+#include "executor/platform/fd.hpp"
 #include "executor/platform/proc_tree.hpp"
 
 namespace jobwarden::platform {
@@ -55,6 +57,10 @@ class ProcessGroupContainment final : public Containment {
   // that survived SIGKILL in an earlier attempt (uninterruptible sleep).
   std::unordered_set<int> m_foreign;
   std::unordered_set<int> m_ignored;  // the guardian: not the step's, ever
+  // pidfds of the members the last listing described (members()): each
+  // opened before the member was read, found alive after; given up at the
+  // next listing or signal, when reaped, or at the end of the attempt.
+  std::unordered_map<int, UniqueFd> m_described;
 };
 
 }  // namespace jobwarden::platform
