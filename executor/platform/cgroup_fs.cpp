@@ -48,6 +48,8 @@ CgroupMounts parse_mountinfo(const std::string& text) {
   for (const std::string_view line : split(text, '\n')) {
     const auto dash = line.find(" - ");
     if (dash == std::string::npos) continue;
+    // Only cgroup mounts are split into fields: the others are most lines.
+    if (line.compare(dash + 3, 6, "cgroup") != 0) continue;
     const auto left = split(line.substr(0, dash), ' ');
     const auto right = split(line.substr(dash + 3), ' ');
     if (left.size() < 5 || right.size() < 3) continue;

@@ -38,7 +38,8 @@ OutputRelay::OutputRelay(int stdout_dest, int stderr_dest, std::size_t tail_capa
     m_streams[i].destination = m_streams[i].own_destination.valid() ? m_streams[i].own_destination.get() : dests[i];
     m_streams[i].dest_socket = is_socket(dests[i]);
   }
-  m_ring.resize(std::max(k_chunk, tail_capacity));
+  m_ring_size = std::max(k_chunk, tail_capacity);
+  m_ring = std::make_unique_for_overwrite<char[]>(m_ring_size);
 }
 
 core::Result<OutputRelay::ChildEnds, std::string> OutputRelay::open_pipes() {
@@ -115,13 +116,13 @@ OutputRelay::ReadResult OutputRelay::read_some(std::size_t index) {
   // Bounded, so that a step that writes without pause cannot starve the
   // event loop (deadlines, signals) of attention.
   for (int round = 0; round < 16; ++round) {
-    const std::size_t want = std::min(k_chunk, m_ring.size() - m_ring_pos);
-    char* at = m_ring.data() + m_ring_pos;
+    const std::size_t want = std::min(k_chunk, m_ring_size - m_ring_pos);
+    char* at = m_ring.get() + m_ring_pos;
     const ssize_t n = ::read(s.read_end.get(), at, want);
     if (n > 0) {
       const auto len = static_cast<std::size_t>(n);
       m_bytes += len;
-      m_ring_pos = (m_ring_pos + len) % m_ring.size();
+      m_ring_pos = (m_ring_pos + len) % m_ring_size;
       if (!s.dest_closed) {
         const ssize_t written = write_now(s.destination, at, len, s.dest_socket);
         if (written < 0) {
@@ -168,15 +169,15 @@ unsigned long long OutputRelay::drain_and_close(int patience_ms) {
 
 std::string OutputRelay::take_tail() {
   const std::size_t n = static_cast<std::size_t>(
-      std::min<unsigned long long>(m_bytes, std::min(m_tail_capacity, m_ring.size())));
+      std::min<unsigned long long>(m_bytes, std::min(m_tail_capacity, m_ring_size)));
   std::string out;
   out.reserve(n);
-  const std::size_t start = (m_ring_pos + m_ring.size() - n) % m_ring.size();
-  if (start + n <= m_ring.size()) {
-    out.append(m_ring, start, n);
+  const std::size_t start = (m_ring_pos + m_ring_size - n) % m_ring_size;
+  if (start + n <= m_ring_size) {
+    out.append(m_ring.get() + start, n);
   } else {
-    out.append(m_ring, start, m_ring.size() - start);
-    out.append(m_ring, 0, n - (m_ring.size() - start));
+    out.append(m_ring.get() + start, m_ring_size - start);
+    out.append(m_ring.get(), n - (m_ring_size - start));
   }
   m_bytes = 0;
   return out;

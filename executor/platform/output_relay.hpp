@@ -14,6 +14,7 @@
 // is gone stays closed for the rest of the run (the CI stopped listening).
 
 #include <array>
+#include <memory>
 #include <string>
 
 #include "executor/core/result.hpp"
@@ -88,7 +89,10 @@ class OutputRelay {
   std::array<Stream, 2> m_streams;
   // Both streams are read straight into one ring, and relayed from there, so
   // the tail costs no extra copy: it is simply the newest bytes of the ring.
-  std::string m_ring;
+  // Never zeroed (64 KiB touched for nothing at every start otherwise): only
+  // bytes read into it are ever read from it (take_tail reads m_bytes at most).
+  std::unique_ptr<char[]> m_ring;
+  std::size_t m_ring_size = 0;
   std::size_t m_ring_pos = 0;     // where the next read lands
   std::size_t m_tail_capacity;
   bool m_merged = false;
