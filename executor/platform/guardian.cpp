@@ -117,8 +117,7 @@ void Guardian::start() {
   m_socket = std::move(ours);
 }
 
-
-Guardian::~Guardian() {
+void Guardian::stop() {
   if (m_pid == 0) return;
   send(k_guardian_goodbye);
   m_socket.reset();
@@ -161,6 +160,5 @@ void Guardian::guard_processes(const std::vector<int>& pids) {
   }
 }
 
-void Guardian::forget_attempt() { send(k_guardian_forget); }
 
 }  // namespace jobwarden::platform

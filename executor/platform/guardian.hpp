@@ -3,7 +3,9 @@
 // outlives jobwarden when jobwarden itself is SIGKILLed (a CI that kills its
 // process group with SIGKILL, the OOM killer). HACKING.md, "The guardian".
 //
-// Forked (no exec) when the runner is created, before the step exists:
+// Forked (no exec) for each attempt, before its step exists, and told
+// goodbye as soon as the attempt's tree is gone (so that it exits while
+// jobwarden decides and reports, not at jobwarden's exit):
 //   * its own session and process group, so a CI's group kill misses it;
 //   * its environment block zeroed, so a scan of /proc/PID/environ for a
 //     CI's cookie (Jenkins' ProcessTreeKiller) does not find it;
@@ -17,7 +19,8 @@
 // step. When jobwarden dies (pidfd readable, or the socket's EOF without a
 // goodbye) it SIGKILLs all of that (cgroup.kill on the leaf), waits for the
 // leaf to empty, removes it and exits. When jobwarden ends normally it says
-// goodbye and the guardian exits at once; jobwarden reaps it.
+// goodbye and the guardian exits at once; jobwarden reaps it. A retried
+// step gets a new guardian for its next attempt.
 //
 // Every call on jobwarden's side is one non-blocking send: a guardian that
 // is stopped or dead never holds jobwarden up, and jobwarden carries on
@@ -35,13 +38,16 @@ class Guardian {
   Guardian() = default;  // none yet: every call is a no-op
   Guardian(const Guardian&) = delete;
   Guardian& operator=(const Guardian&) = delete;
-  // Forks the guardian (once). Stays invalid (valid() false) when the kernel
-  // refuses the socketpair or the fork; jobwarden then runs without.
+  // Forks a guardian unless one is running. Stays invalid (valid() false)
+  // when the kernel refuses the socketpair or the fork; jobwarden then runs
+  // without.
   void start();
-  // Goodbye: the guardian exits at once. It is reaped when jobwarden exits
-  // (atexit; SIGKILLed if it has not gone 200 ms later), so jobwarden never
-  // leaves it behind and rarely waits for it.
-  ~Guardian();
+  // Goodbye: the guardian exits at once, and valid() is false until the next
+  // start(). It is reaped when jobwarden exits (atexit; SIGKILLed if it has
+  // not gone 200 ms later) unless a runner's reaper got it first, so
+  // jobwarden never leaves it behind and rarely waits for it.
+  void stop();
+  ~Guardian() { stop(); }
 
   bool valid() const { return m_socket.valid(); }
   int pid() const { return m_pid; }
@@ -52,9 +58,6 @@ class Guardian {
   // Processes of the step (no cgroup): each is SIGKILLed, and so is the
   // process group it leads, if any (pidfds: a reused pid is never hit).
   void guard_processes(const std::vector<int>& pids);
-  // The attempt is over (its tree is gone): forget what it was told.
-  void forget_attempt();
-
  private:
   void send(char kind, const std::string& text = "", const std::vector<int>& fds = {});
   UniqueFd m_socket;  // jobwarden's end

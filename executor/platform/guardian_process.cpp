@@ -132,7 +132,6 @@ void Watched::take(GuardianMessage& m) {
       }
       drop_exited();
       break;
-    case k_guardian_forget: *this = Watched{}; break;
     default: break;
   }
 }

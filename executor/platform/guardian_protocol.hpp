@@ -12,7 +12,6 @@ namespace jobwarden::platform {
 
 constexpr char k_guardian_cgroup = 'C';     // text: a cgroup directory of the attempt
 constexpr char k_guardian_processes = 'P';  // text: pids ("12 34"), fds: their pidfds
-constexpr char k_guardian_forget = 'R';     // the attempt is over
 constexpr char k_guardian_goodbye = 'E';    // jobwarden ends normally: exit at once
 
 // At most this many pidfds per message (the kernel's SCM_MAX_FD is 253).

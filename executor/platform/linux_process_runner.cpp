@@ -60,17 +60,20 @@ core::Result<std::unique_ptr<LinuxProcessRunner>, std::string> LinuxProcessRunne
   if (!containment) return core::unexpected(containment.error());
   std::unique_ptr<LinuxProcessRunner> runner(new LinuxProcessRunner(options, std::move(*containment)));
   if (!runner->m_signals.ok()) return core::unexpected(core::SysError{"signalfd", errno}.message());
-  // After the containment took stock of our children: the guardian is
-  // ignored by name, and existing_descendants() stays a cheap "no child".
-  if (options.guardian && options.subreaper) {
-    runner->m_guardian.start();
-    if (runner->m_guardian.valid()) runner->m_containment->ignore_child(runner->m_guardian.pid());
-  }
   return runner;
 }
 
 LinuxProcessRunner::~LinuxProcessRunner() {
   if (m_main_pid != 0) (void)kill_everything(core::Millis(5000));
+}
+
+// One guardian per attempt, forked before the step exists. Forked after the
+// containment took stock of our children: it is ignored by name (until it is
+// reaped), and existing_descendants() stays a cheap "no child".
+void LinuxProcessRunner::start_guardian() {
+  if (!m_options.guardian || !m_options.subreaper || m_guardian.valid()) return;
+  m_guardian.start();
+  if (m_guardian.valid()) m_containment->ignore_child(m_guardian.pid());
 }
 
 core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
@@ -91,6 +94,7 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   spawn.stdout_fd = pipes->stdout_fd;
   spawn.stderr_fd = pipes->stderr_fd;
   const auto leaves = m_containment->cgroup_paths();
+  start_guardian();
   m_guardian.guard_cgroups(leaves);  // before the step exists
   m_guard_by_processes = leaves.empty();
   const core::MonoTime spawned_at = Clock::now();
@@ -356,7 +360,7 @@ core::AttemptUsage LinuxProcessRunner::finish_attempt() {
     return e.kind != core::RunnerEvent::Kind::cancel_requested;
   });
   m_containment->end_attempt();
-  m_guardian.forget_attempt();
+  m_guardian.stop();  // exits while we decide and report; the next attempt gets its own
   m_guarded.clear();
   m_main_pid = 0;
   m_main_reaped = true;

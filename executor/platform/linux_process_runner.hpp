@@ -97,6 +97,7 @@ class LinuxProcessRunner final : public core::ProcessRunner {
   OutputRelay m_relay;
   std::unique_ptr<Containment> m_containment;
   UsageMeter m_meter;
+  void start_guardian();
   Guardian m_guardian;
   bool m_guard_by_processes = false;  // no cgroup: the guardian gets pidfds
   std::unordered_set<int> m_guarded;  // members handed to the guardian (or in the main's group)

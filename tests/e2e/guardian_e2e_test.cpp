@@ -67,6 +67,34 @@ TEST_CASE("run SIGKILLed mid-step with a cgroup: its guardian kills the whole tr
   kill_leftovers(pids);
 }
 
+// Each attempt has a guardian of its own (the first one is told goodbye
+// when its attempt's tree is gone): a retried step is as safe as a first one.
+TEST_CASE("run SIGKILLed in a retried step's second attempt: that attempt's guardian kills the tree") {
+  REQUIRE_CGROUP(parent);
+  TempDir dir;
+  const std::string policy = dir.write(
+      "policy.yml",
+      "version: 1\ndefaults: {backoff: {initial: 100ms, jitter: 0}}\n"
+      "rules:\n  - {name: once-more, when: {outcome: red, exit_codes: [100]}, retry: 2, then: fail}\n");
+  const std::string marker = dir.path() + "/first-attempt-done";
+  // The first attempt exits 100 at once; the second builds the tree.
+  const std::string command = "if [ ! -e " + marker + " ]; then : > " + marker + "; exit 100; fi; " + k_tree;
+  auto jw = std::make_unique<ChildProcess>(jw_run(
+      {"--admin-config", admin_config(dir, "required"), "--policy", policy, "--timeout", "5m"},
+      {"/bin/sh", "-c", command}));
+  REQUIRE(all_helpers_ready(*jw, 3, milliseconds(30'000)));
+  CHECK(contains(jw->so_far().err, "attempt 2 of"));
+  const int jw_pid = jw->pid();
+  int guardian = 0;
+  CHECK(eventually([&] { return (guardian = guardian_of(jw_pid)) != 0; }, milliseconds(10'000)));
+  REQUIRE(leaves_of(parent, jw_pid).size() == 1);  // the first attempt's leaf is gone
+  const auto pids = kill_jobwarden(*jw);
+  CHECK(eventually([&] { return surviving(pids).empty(); }, k_survival_limit));
+  CHECK(eventually([&] { return leaves_of(parent, jw_pid).empty(); }, milliseconds(10'000)));
+  CHECK(eventually([&] { return !guardian_alive(guardian); }, milliseconds(10'000)));
+  kill_leftovers(pids);
+}
+
 TEST_CASE("run SIGKILLed mid-step without a cgroup: the guardian kills the main's group and the members it was handed") {
   TempDir dir;
   auto jw = start_tree(admin_config(dir, "off"));
