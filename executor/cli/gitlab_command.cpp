@@ -155,6 +155,10 @@ int cleanup_recorded_cgroups(const platform::LeafPlacement& ours, const std::vec
     }
     report_swept(sweep.killed, sweep.survivors, secrets);
     for (const auto& dir : sweep.removed) std::cerr << "jobwarden: cleanup: removed cgroup " << dir << "\n";
+    for (const auto& dir : sweep.owned) {
+      std::cerr << "jobwarden: warning: cleanup: left cgroup " << dir
+                << " alone: a running jobwarden or its guardian still owns it\n";
+    }
   }
   return 0;
 }

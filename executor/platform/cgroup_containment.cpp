@@ -4,13 +4,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <limits>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "executor/platform/cgroup_fs.hpp"
+#include "executor/platform/leaf_sweeper.hpp"
 #include "executor/platform/pidfd_signal.hpp"
 #include "executor/platform/proc_tree.hpp"
 #include "executor/platform/process_group_containment.hpp"
@@ -21,20 +21,17 @@ namespace {
 // "jobwarden-<our pid>-<attempt>": an attempt's cgroups, v2 and v1 alike.
 std::string leaf_name(int attempt) { return "jobwarden-" + std::to_string(::getpid()) + "-" + std::to_string(attempt); }
 
-// Makes the cgroup `name` under `dir`, or says why none can be made there:
-// the first attempt's own mkdir is what decides whether `dir` is writable
-// (no probe cgroup is made and removed before it: each cgroup mkdir and
-// rmdir costs 0.1-0.25 ms here, bench/RESULTS.md). The reason names `dir`,
-// for the fallback's log line.
-core::Status<std::string> make_cgroup(const std::string& dir, const std::string& name) {
-  const auto made = make_attempt_cgroup(dir + "/" + name);
-  if (made) return core::Ok{};
-  switch (made.error().err) {
-    case EROFS: return core::unexpected(dir + " is read-only");
+// Why no cgroup can be made under `dir` (the reason names it, for the
+// fallback's log line), from the first attempt's own mkdir: no probe cgroup
+// is made and removed before it (each cgroup mkdir and rmdir costs
+// 0.1-0.25 ms here, bench/RESULTS.md).
+std::string refusal(const std::string& dir, const core::SysError& error) {
+  switch (error.err) {
+    case EROFS: return dir + " is read-only";
     case EACCES:
-    case EPERM: return core::unexpected(dir + " is not writable (not root, not delegated)");
-    case ENOENT: return core::unexpected(dir + " does not exist");
-    default: return core::unexpected(dir + ": " + std::strerror(made.error().err));
+    case EPERM: return dir + " is not writable (not root, not delegated)";
+    case ENOENT: return dir + " does not exist";
+    default: return error.message();
   }
 }
 
@@ -64,14 +61,14 @@ struct Discovered {
   std::optional<CgroupLeaf> first;  // attempt 1's, made by the discovery
 };
 
-// The v1 memory cgroup beside the leaves (hybrid hosts): under our own v1
-// memory cgroup, where the first attempt's (`name`) is made now. Returns the
-// memory part of the description.
-std::string plan_v1_memory(const CgroupPlacement& at, const std::string& name, CgroupPlan& plan) {
+// The v1 memory parent for the leaves (hybrid hosts): our own v1 memory
+// cgroup, when the v2 leaves have no memory controller. Returns the memory
+// part of the description unless the first leaf's mkdir there decides it.
+std::string plan_v1_memory(const CgroupPlacement& at, CgroupPlan& plan) {
+  if (plan.v2_memory) return "memory: the v2 memory controller";
   if (at.mounts.v1_memory.mount_point.empty()) return "memory: none (no memory controller in cgroup v2 or v1)";
   const std::string dir = cgroup_dir(at.mounts.v1_memory, at.own.v1_memory);
   if (dir.empty()) return "memory: none (our v1 memory cgroup is not visible)";
-  if (const auto made = make_cgroup(dir, name); !made) return "memory: none (" + made.error() + ")";
   plan.v1_memory_parent = dir;
   return "memory: a v1 memory cgroup per attempt under " + dir + " (cgroup v2 has no memory controller here)";
 }
@@ -87,42 +84,25 @@ core::Result<Discovered, std::string> discover(const std::string& cgroup_parent)
     return core::unexpected("cgroup " + where + " is not visible under " + at.mounts.v2.mount_point);
   }
   if (!cgroup_parent.empty()) (void)::mkdir(dir.c_str(), 0755);  // the admin's; EEXIST is fine
-  const std::string first = leaf_name(1);
-  if (const auto made = make_cgroup(dir, first); !made) return core::unexpected(made.error());
   Discovered d;
   d.plan.v2_parent = dir;
-  d.plan.cgroup_kill = ::access((dir + "/" + first + "/cgroup.kill").c_str(), F_OK) == 0;
+  d.plan.v2_memory = enable_v2_memory(dir);  // refused harmlessly where we may not write
+  std::string memory = plan_v1_memory(at, d.plan);
+  bool v1_failed = false;
+  auto leaf = CgroupLeaf::create(d.plan, leaf_name(1), &v1_failed);
+  if (!leaf && v1_failed) {  // without the v1 memory cgroup, then
+    memory = "memory: none (" + refusal(d.plan.v1_memory_parent, leaf.error()) + ")";
+    d.plan.v1_memory_parent.clear();
+    leaf = CgroupLeaf::create(d.plan, leaf_name(1));
+  }
+  if (!leaf) return core::unexpected(refusal(dir, leaf.error()));
+  d.plan.cgroup_kill = ::access((leaf->path() + "/cgroup.kill").c_str(), F_OK) == 0;
   d.how = "cgroup v2 leaf per attempt under " + dir + " (" +
           (cgroup_parent.empty() ? "jobwarden's own cgroup" : "cgroup_parent of the admin configuration") + "), " +
-          (d.plan.cgroup_kill ? "killed by cgroup.kill" : "killed by freeze + SIGKILL (no cgroup.kill)") + "; ";
-  d.plan.v2_memory = enable_v2_memory(dir);
-  d.how += d.plan.v2_memory ? "memory: the v2 memory controller" : plan_v1_memory(at, first, d.plan);
-  auto leaf = CgroupLeaf::adopt(d.plan, first);  // removes both directories when it fails
-  if (!leaf) return core::unexpected(leaf.error());
+          (d.plan.cgroup_kill ? "killed by cgroup.kill" : "killed by freeze + SIGKILL (no cgroup.kill)") + "; " + memory;
+  leaf->set_cgroup_kill(d.plan.cgroup_kill);
   d.first.emplace(std::move(*leaf));
   return d;
-}
-
-// Leaves of jobwardens that died without removing them ("jobwarden-PID-N",
-// "jobwarden-probe-PID", PID no longer alive) are removed when empty; a
-// populated one is left to its guardian or to `gitlab cleanup`.
-void remove_stale_leaves(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
-  while (const dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    const char* digits = nullptr;
-    if (name.rfind("jobwarden-probe-", 0) == 0) {
-      digits = name.c_str() + 16;
-    } else if (name.rfind("jobwarden-", 0) == 0) {
-      digits = name.c_str() + 10;
-    } else {
-      continue;
-    }
-    const int pid = std::atoi(digits);
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) (void)::rmdir((dir + "/" + name).c_str());
-  }
-  ::closedir(d);
 }
 
 // The job log names 25 members of a signal's targets and 25 escapees.
@@ -171,7 +151,7 @@ core::Status<std::string> CgroupContainment::prepare(std::optional<unsigned long
   if (!m_first_unused) {
     end_attempt();  // a leaf left over from an attempt that never finished
     auto leaf = CgroupLeaf::create(m_plan, leaf_name(++m_attempt));
-    if (!leaf) return core::unexpected("could not make the step's cgroup: " + leaf.error());
+    if (!leaf) return core::unexpected("could not make the step's cgroup: " + leaf.error().message());
     m_leaf.emplace(std::move(*leaf));
   }
   m_first_unused = false;
@@ -197,8 +177,7 @@ void CgroupContainment::started(int main_pid) {
 void CgroupContainment::sweep_stale_leaves_once() {
   if (m_swept) return;
   m_swept = true;
-  remove_stale_leaves(m_plan.v2_parent);
-  if (!m_plan.v1_memory_parent.empty()) remove_stale_leaves(m_plan.v1_memory_parent);
+  sweep_stale_leaves(m_plan.v2_parent, m_plan.v1_memory_parent);
 }
 
 // The members `pids` as the log and the report show them, read cheaply:

@@ -48,6 +48,7 @@ class CgroupContainment final : public Containment {
   bool claim_reaped(int pid) override;
   void read_evidence(core::AttemptUsage& usage) override;
   std::vector<std::string> cgroup_paths() const override;
+  int leaf_lock_fd() const override { return m_leaf ? m_leaf->dir_fd() : -1; }
   std::optional<LeafPlacement> leaf_placement() const override;
   void end_attempt() override;
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,55 +51,110 @@ core::Status<std::string> write_cgroup_file(const std::string& path, const std::
   return core::Ok{};
 }
 
-core::Status<core::SysError> make_attempt_cgroup(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) == 0) return core::Ok{};
-  if (errno == EEXIST && ::rmdir(path.c_str()) == 0 && ::mkdir(path.c_str(), 0755) == 0) return core::Ok{};
-  if (errno == EBUSY) errno = EEXIST;  // populated: the rmdir's answer is not the reason
-  return core::unexpected(core::SysError{"mkdir " + path, errno});
+namespace {
+
+// How many names create() tries ("<name>", "<name>.2", ...) before it gives
+// up: each one lost means another live leaf or a leftover of that very name.
+constexpr int k_name_tries = 8;
+
+bool lost_race(int err) { return err == ENOENT || err == EWOULDBLOCK || err == EINTR; }
+
+}  // namespace
+
+UniqueFd claim_unowned_leaf(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return UniqueFd();
+  // A removed cgroup directory keeps no files: locked after its removal.
+  if (::faccessat(fd.get(), "cgroup.procs", F_OK, 0) != 0) return UniqueFd();
+  return fd;
 }
 
-core::Result<CgroupLeaf, std::string> CgroupLeaf::create(const CgroupPlan& plan, const std::string& name) {
-  const std::string v2 = plan.v2_parent + "/" + name;
-  if (auto made = make_attempt_cgroup(v2); !made) return core::unexpected(made.error().message());
-  if (!plan.v1_memory_parent.empty()) {
-    if (auto made = make_attempt_cgroup(plan.v1_memory_parent + "/" + name); !made) {
-      (void)::rmdir(v2.c_str());
-      return core::unexpected(made.error().message());
+// The lock is the one system call ownership adds to a start: the open is
+// clone3's descriptor, and cgroup.procs, opened relative to it, also shows
+// that the directory we locked is still there. Between our mkdir and our
+// flock a sweeper may have locked and removed it (our open or openat then
+// fails with ENOENT, or the flock with EWOULDBLOCK while it works), or a
+// jobwarden of the same name made it anew and locked it first: the name is
+// lost, and not removed by us, since it is not ours.
+CgroupLeaf::Take CgroupLeaf::take(const CgroupPlan& plan, const std::string& name, core::SysError& error,
+                                  bool& in_v1) {
+  m_name = name;
+  m_v2 = plan.v2_parent + "/" + name;
+  m_cgroup_kill = plan.cgroup_kill;
+  m_v2_memory = plan.v2_memory;
+  // errno is saved before the text is built.
+  const auto fail = [&](int err, const char* op, const std::string& path) {
+    error = core::SysError{std::string(op) + " " + path, err};
+    return lost_race(err) ? Take::lost : Take::failed;
+  };
+  m_dir.reset(::open(m_v2.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (const int err = errno; !m_dir.valid()) return fail(err, "open", m_v2);
+  if (::flock(m_dir.get(), LOCK_EX | LOCK_NB) != 0) return fail(errno, "flock", m_v2);
+  m_procs.reset(::openat(m_dir.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
+  if (const int err = errno; !m_procs.valid()) return fail(err, "open", m_v2 + "/cgroup.procs");
+  // Ours from here on: a failure below is no race, and removes it.
+  m_events = RereadableFile(m_v2 + "/cgroup.events");
+  if (const int err = errno; !m_events.valid()) {
+    fail(err, "open", m_v2 + "/cgroup.events");
+    return Take::failed;
+  }
+  if (plan.v1_memory_parent.empty()) return Take::taken;
+  // A v1 cgroup of this name without our v2 twin is nobody's but the
+  // sweepers' (a live owner's always has its locked v2 twin): never taken.
+  const std::string v1 = plan.v1_memory_parent + "/" + name;
+  in_v1 = true;
+  if (::mkdir(v1.c_str(), 0755) != 0) {
+    const int err = errno;
+    fail(err, "mkdir", v1);
+    return err == EEXIST ? Take::lost : Take::failed;
+  }
+  m_v1_memory = v1;
+  // `tasks`, not cgroup.procs: the child joins before exec, while it is a
+  // single thread, so moving that thread moves the process. A thread that
+  // writes "0" (itself) to `tasks` skips the global cgroup_threadgroup_rwsem
+  // on current kernels (kernel/cgroup: cgroup_procs_write_start), whose
+  // write side, taken by every cgroup.procs write, waits for an RCU grace
+  // period: 0.5-12 ms per start on our 2-CPU host against 0.01-0.04 ms
+  // through `tasks` (Linux 6.18, bench/RESULTS.md). Older kernels take the
+  // lock either way: never slower than cgroup.procs.
+  m_v1_tasks.reset(::open((v1 + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+  if (const int err = errno; !m_v1_tasks.valid()) {
+    fail(err, "open", v1 + "/tasks");
+    return Take::failed;
+  }
+  return Take::taken;
+}
+
+core::Result<CgroupLeaf, core::SysError> CgroupLeaf::create(const CgroupPlan& plan, const std::string& name,
+                                                         bool* v1_failed) {
+  core::SysError error{"mkdir " + plan.v2_parent + "/" + name, EEXIST};
+  for (int k = 1; k <= k_name_tries; ++k) {
+    const std::string candidate = k == 1 ? name : name + "." + std::to_string(k);
+    const std::string v2 = plan.v2_parent + "/" + candidate;
+    if (::mkdir(v2.c_str(), 0755) != 0) {
+      const int err = errno;
+      if (err == EEXIST) continue;
+      return core::unexpected(core::SysError{"mkdir " + v2, err});
+    }
+    CgroupLeaf leaf;
+    bool in_v1 = false;
+    switch (leaf.take(plan, candidate, error, in_v1)) {
+      case Take::taken: return leaf;
+      case Take::lost:
+        // Ours to remove only when we hold its lock (a v1 twin that exists).
+        if (leaf.m_procs.valid()) (void)leaf.remove();
+        continue;
+      case Take::failed:
+        // Made by us a moment ago, and not lost to anyone (that is ENOENT
+        // or EWOULDBLOCK): removed.
+        (void)leaf.remove();
+        if (v1_failed != nullptr) *v1_failed = in_v1;
+        return core::unexpected(error);
     }
   }
-  return adopt(plan, name);
-}
-
-core::Result<CgroupLeaf, std::string> CgroupLeaf::adopt(const CgroupPlan& plan, const std::string& name) {
-  CgroupLeaf leaf;
-  leaf.m_v2 = plan.v2_parent + "/" + name;
-  if (!plan.v1_memory_parent.empty()) leaf.m_v1_memory = plan.v1_memory_parent + "/" + name;
-  leaf.m_cgroup_kill = plan.cgroup_kill;
-  leaf.m_v2_memory = plan.v2_memory;
-  core::Status<std::string> opened = core::Ok{};
-  leaf.m_dir.reset(::open(leaf.m_v2.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  leaf.m_procs.reset(::open((leaf.m_v2 + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-  leaf.m_events = RereadableFile(leaf.m_v2 + "/cgroup.events");
-  if (!leaf.m_dir.valid() || !leaf.m_procs.valid() || !leaf.m_events.valid()) {
-    opened = core::unexpected(errno_text("open " + leaf.m_v2));
-  }
-  if (opened && !leaf.m_v1_memory.empty()) {
-    // `tasks`, not cgroup.procs: the child joins before exec, while it is a
-    // single thread, so moving that thread moves the process. A thread that
-    // writes "0" (itself) to `tasks` skips the global cgroup_threadgroup_rwsem
-    // on current kernels (kernel/cgroup: cgroup_procs_write_start), whose
-    // write side, taken by every cgroup.procs write, waits for an RCU grace
-    // period: 0.5-12 ms per start on our 2-CPU host against 0.01-0.04 ms
-    // through `tasks` (Linux 6.18, bench/RESULTS.md). Older kernels take the
-    // lock either way: never slower than cgroup.procs.
-    leaf.m_v1_tasks.reset(::open((leaf.m_v1_memory + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!leaf.m_v1_tasks.valid()) opened = core::unexpected(errno_text("open " + leaf.m_v1_memory));
-  }
-  if (!opened) {
-    (void)leaf.remove();
-    return core::unexpected(opened.error());
-  }
-  return leaf;
+  return core::unexpected(core::SysError{"mkdir " + plan.v2_parent + "/" + name + " (and " +
+                                             std::to_string(k_name_tries - 1) + " other names): " + error.message(),
+                                         EEXIST});
 }
 
 core::Status<std::string> CgroupLeaf::limit_memory(unsigned long long limit) const {
@@ -166,20 +222,16 @@ std::optional<unsigned long long> CgroupLeaf::cpu_usage_usec() const {
 }
 
 bool CgroupLeaf::remove() {
-  m_dir.reset();
   m_procs.reset();
   m_v1_tasks.reset();
   m_events.close();
-  bool gone = true;
-  for (std::string* dir : {&m_v2, &m_v1_memory}) {
+  for (std::string* dir : {&m_v1_memory, &m_v2}) {
     if (dir->empty()) continue;
-    if (::rmdir(dir->c_str()) == 0 || errno == ENOENT) {
-      dir->clear();
-    } else {
-      gone = false;
-    }
+    if (::rmdir(dir->c_str()) != 0 && errno != ENOENT) return false;
+    dir->clear();
   }
-  return gone;
+  m_dir.reset();  // the lock, once both are gone
+  return true;
 }
 
 }  // namespace jobwarden::platform

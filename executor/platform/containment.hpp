@@ -93,6 +93,9 @@ class Containment {
   // The cgroup directories that hold the current attempt (none without a
   // cgroup), for the guardian.
   virtual std::vector<std::string> cgroup_paths() const = 0;
+  // The descriptor whose flock says the current attempt's leaf is ours
+  // (cgroup_leaf.hpp; -1 without a cgroup), for the guardian to share.
+  virtual int leaf_lock_fd() const = 0;
 
   // Where every attempt's cgroups are made (nullopt without a cgroup), for
   // a later cleanup (`gitlab cleanup`).

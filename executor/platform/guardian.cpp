@@ -139,8 +139,10 @@ void Guardian::send(char kind, const std::string& text, const std::vector<int>& 
   if (m_socket.valid()) (void)send_guardian_message(m_socket.get(), kind, text, fds);
 }
 
-void Guardian::guard_cgroups(const std::vector<std::string>& dirs) {
-  for (const std::string& dir : dirs) send(k_guardian_cgroup, dir);
+void Guardian::guard_cgroups(const std::vector<std::string>& dirs, int lock_fd) {
+  for (std::size_t i = 0; i < dirs.size(); ++i) {
+    send(k_guardian_cgroup, dirs[i], i == 0 && lock_fd >= 0 ? std::vector<int>{lock_fd} : std::vector<int>{});
+  }
 }
 
 void Guardian::guard_processes(const std::vector<int>& pids) {

@@ -53,8 +53,12 @@ class Guardian {
   int pid() const { return m_pid; }
 
   // The attempt's cgroup directories: the first is the v2 leaf (cgroup.kill),
-  // the others (a v1 memory cgroup) are removed after it.
-  void guard_cgroups(const std::vector<std::string>& dirs);
+  // removed last (a v1 memory cgroup before it). `lock_fd` (-1: none) is the
+  // leaf's locked descriptor (cgroup_leaf.hpp, "Who owns a leaf"): the
+  // guardian keeps the same open file description, so the leaf stays owned
+  // while the guardian may still kill and remove it after jobwarden died,
+  // and is released when the guardian is done, gives up, or is told goodbye.
+  void guard_cgroups(const std::vector<std::string>& dirs, int lock_fd = -1);
   // Processes of the step (no cgroup): each is SIGKILLed, and so is the
   // process group it leads, if any (pidfds: a reused pid is never hit).
   void guard_processes(const std::vector<int>& pids);

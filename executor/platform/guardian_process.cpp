@@ -37,6 +37,9 @@ constexpr long k_empty_patience_ms = 5000;
 // What jobwarden told the guardian to kill should it die.
 struct Watched {
   std::vector<std::string> cgroups;  // [0] the v2 leaf; then v1 memory cgroups
+  // The leaf's locked descriptor, shared with jobwarden: the leaf is ours
+  // (no sweeper touches it) until we have removed it or given up (_exit).
+  UniqueFd cgroup_lock;
   std::vector<UniqueFd> processes;   // pidfds: each process and the group it leads
   std::vector<int> process_pids;     // their pids, for kill(-pgid) on kernels < 6.9
 
@@ -124,7 +127,10 @@ void Watched::drop_exited() {
 
 void Watched::take(GuardianMessage& m) {
   switch (m.kind) {
-    case k_guardian_cgroup: cgroups.push_back(m.text); break;
+    case k_guardian_cgroup:
+      cgroups.push_back(m.text);
+      if (!m.fds.empty()) cgroup_lock = std::move(m.fds.front());
+      break;
     case k_guardian_processes:
       for (std::size_t i = 0; i < m.fds.size(); ++i) {
         processes.push_back(std::move(m.fds[i]));
@@ -147,8 +153,9 @@ void kill_processes(const Watched& w) {
   }
 }
 
-// SIGKILL the leaf, wait (bounded) until it is empty, remove it and the
-// cgroups beside it (removal retried: exiting members leave v1 late).
+// SIGKILL the leaf, wait (bounded) until it is empty, remove the cgroups
+// beside it and then it (removal retried: exiting members leave v1 late;
+// the v2 leaf goes last, since its lock is what covers the others).
 void kill_cgroups(const Watched& w) {
   if (w.cgroups.empty()) return;
   kill_cgroup(w.cgroups.front());
@@ -156,7 +163,7 @@ void kill_cgroups(const Watched& w) {
   std::vector<std::string> left = w.cgroups;
   while (!left.empty() && now_ms() < give_up) {
     if (!cgroup_populated(left.front())) {
-      std::erase_if(left, [](const std::string& dir) { return ::rmdir(dir.c_str()) == 0 || errno == ENOENT; });
+      while (!left.empty() && (::rmdir(left.back().c_str()) == 0 || errno == ENOENT)) left.pop_back();
     }
     if (left.empty()) break;
     if (cgroup_populated(left.front())) kill_cgroup(left.front());  // a member forked during the kill

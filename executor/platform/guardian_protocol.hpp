@@ -10,7 +10,7 @@
 
 namespace jobwarden::platform {
 
-constexpr char k_guardian_cgroup = 'C';     // text: a cgroup directory of the attempt
+constexpr char k_guardian_cgroup = 'C';     // text: a cgroup directory of the attempt; fds: the leaf's lock (the first)
 constexpr char k_guardian_processes = 'P';  // text: pids ("12 34"), fds: their pidfds
 constexpr char k_guardian_goodbye = 'E';    // jobwarden ends normally: exit at once
 

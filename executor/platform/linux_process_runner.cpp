@@ -95,7 +95,7 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   spawn.stderr_fd = pipes->stderr_fd;
   const auto leaves = m_containment->cgroup_paths();
   start_guardian();
-  m_guardian.guard_cgroups(leaves);  // before the step exists
+  m_guardian.guard_cgroups(leaves, m_containment->leaf_lock_fd());  // before the step exists
   m_guard_by_processes = leaves.empty();
   const core::MonoTime spawned_at = Clock::now();
   const SpawnOutcome outcome = spawn_step(spawn);

@@ -41,6 +41,7 @@ class ProcessGroupContainment final : public Containment {
   bool claim_reaped(int pid) override;
   void read_evidence(core::AttemptUsage& usage) override;
   std::vector<std::string> cgroup_paths() const override { return {}; }
+  int leaf_lock_fd() const override { return -1; }
   std::optional<LeafPlacement> leaf_placement() const override { return std::nullopt; }
   void end_attempt() override;
 

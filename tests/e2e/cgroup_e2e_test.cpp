@@ -140,33 +140,37 @@ TEST_CASE("a read-only v1 memory hierarchy leaves the v2 leaf without memory, an
   CHECK(contains(r.err, "; memory: none (" + v1 + " is read-only)"));
 }
 
-// A leaf left by a jobwarden that died with the pid this one has (SIGKILLed
-// with its guardian) is removed when empty and made anew; one that still
-// holds a process is not ours to take: then no cgroup, and the log says why.
-TEST_CASE("a leftover leaf under this jobwarden's own name is replaced when empty, left alone when populated") {
+// A leaf of the very name this jobwarden would make, empty or populated: a
+// leftover of a jobwarden that died with this pid, or the leaf of a live one
+// in another pid namespace with the same pid (HACKING.md, "Who owns a
+// leaf"). It is never taken over nor removed: the attempt takes the next
+// name, and the other one's process is untouched.
+TEST_CASE("a leaf under this jobwarden's own name is never taken over: the next name is used, the other left alone") {
   REQUIRE_CGROUP(parent);
   // jobwarden as pid 1 of a pid namespace of its own: its first leaf is "jobwarden-1-1".
-  const std::string leftover = parent + "/jobwarden-1-1";
+  const std::string other = parent + "/jobwarden-1-1";
   std::vector<std::string> argv{"/usr/bin/unshare", "--pid", "--fork", "--mount-proc"};
-  for (const std::string& a : jw_run({}, {"/bin/echo", "ran"})) argv.push_back(a);
+  for (const std::string& a : jw_run({}, {"/bin/sh", "-c", "cat /proc/self/cgroup"})) argv.push_back(a);
 
-  REQUIRE(mkdir(leftover.c_str(), 0755) == 0);
-  const auto replaced = run_child(argv);
-  CAPTURE(replaced.err);
-  CHECK(replaced.exit_code == 0);
-  CHECK(contains(replaced.err, "jobwarden: containment: cgroup v2 leaf per attempt under " + parent));
-  CHECK(access(leftover.c_str(), F_OK) != 0);  // taken over, then removed after the attempt
+  rmdir(other.c_str());  // an earlier run's, should it have been killed midway
+  REQUIRE(mkdir(other.c_str(), 0755) == 0);
+  const auto empty = run_child(argv);
+  CAPTURE(empty.err);
+  CHECK(empty.exit_code == 0);
+  CHECK(contains(empty.err, "jobwarden: containment: cgroup v2 leaf per attempt under " + parent));
+  CHECK(contains(empty.out, "/jobwarden-1-1.2\n"));
+  CHECK(access(other.c_str(), F_OK) == 0);
+  CHECK(access((other + ".2").c_str(), F_OK) != 0);  // ours, removed after the attempt
 
-  REQUIRE(mkdir(leftover.c_str(), 0755) == 0);
-  ChildProcess survivor({"/bin/sh", "-c", "echo $$ > '" + leftover + "/cgroup.procs' && echo joined && exec sleep 60"});
+  ChildProcess survivor({"/bin/sh", "-c", "echo $$ > '" + other + "/cgroup.procs' && echo joined && exec sleep 60"});
   REQUIRE(survivor.wait_for_output("joined", std::chrono::milliseconds(20'000)));
-  const auto refused = run_child(argv);
-  CAPTURE(refused.err);
-  CHECK(refused.exit_code == 0);
-  CHECK(contains(refused.err, "jobwarden: containment: no cgroup: " + parent + ": File exists: process group + subreaper"));
+  const auto populated = run_child(argv);
+  CAPTURE(populated.err);
+  CHECK(populated.exit_code == 0);
+  CHECK(contains(populated.out, "/jobwarden-1-1.2\n"));
   CHECK(survivor.wait_for_exit(std::chrono::milliseconds(100)) == false);  // untouched
   survivor.send_signal(SIGKILL);
   survivor.wait();
-  for (int i = 0; i < 500 && rmdir(leftover.c_str()) != 0; ++i) usleep(10'000);  // it leaves the cgroup as it dies
-  CHECK(access(leftover.c_str(), F_OK) != 0);
+  for (int i = 0; i < 500 && rmdir(other.c_str()) != 0; ++i) usleep(10'000);  // it leaves the cgroup as it dies
+  CHECK(access(other.c_str(), F_OK) != 0);
 }

@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include "executor/platform/cgroup_leaf.hpp"
 #include "tests/support/cgroup_check.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/guardian_check.hpp"
@@ -50,6 +51,13 @@ std::vector<int> kill_jobwarden(ChildProcess& jw) {
   return pids;
 }
 
+// jobwarden's guardian, once it is there (0: none came).
+int wait_for_guardian(int jw_pid) {
+  int guardian = 0;
+  CHECK(eventually([&] { return (guardian = guardian_of(jw_pid)) != 0; }, milliseconds(10'000)));
+  return guardian;
+}
+
 }  // namespace
 
 TEST_CASE("run SIGKILLed mid-step with a cgroup: its guardian kills the whole tree and removes the leaf") {
@@ -57,8 +65,7 @@ TEST_CASE("run SIGKILLed mid-step with a cgroup: its guardian kills the whole tr
   TempDir dir;
   auto jw = start_tree(admin_config(dir, "required"));
   const int jw_pid = jw->pid();
-  int guardian = 0;
-  CHECK(eventually([&] { return (guardian = guardian_of(jw_pid)) != 0; }, milliseconds(10'000)));
+  const int guardian = wait_for_guardian(jw_pid);
   REQUIRE(leaves_of(parent, jw_pid).size() == 1);
   const auto pids = kill_jobwarden(*jw);
   CHECK(eventually([&] { return surviving(pids).empty(); }, k_survival_limit));
@@ -85,11 +92,37 @@ TEST_CASE("run SIGKILLed in a retried step's second attempt: that attempt's guar
   REQUIRE(all_helpers_ready(*jw, 3, milliseconds(30'000)));
   CHECK(contains(jw->so_far().err, "attempt 2 of"));
   const int jw_pid = jw->pid();
-  int guardian = 0;
-  CHECK(eventually([&] { return (guardian = guardian_of(jw_pid)) != 0; }, milliseconds(10'000)));
+  const int guardian = wait_for_guardian(jw_pid);
   REQUIRE(leaves_of(parent, jw_pid).size() == 1);  // the first attempt's leaf is gone
   const auto pids = kill_jobwarden(*jw);
   CHECK(eventually([&] { return surviving(pids).empty(); }, k_survival_limit));
+  CHECK(eventually([&] { return leaves_of(parent, jw_pid).empty(); }, milliseconds(10'000)));
+  CHECK(eventually([&] { return !guardian_alive(guardian); }, milliseconds(10'000)));
+  kill_leftovers(pids);
+}
+
+// The guardian shares the leaf's lock (HACKING.md, "Who owns a leaf"): with
+// jobwarden dead and the guardian not yet done (held stopped here), the leaf
+// is still owned, so no other jobwarden's sweep or cleanup can claim it.
+TEST_CASE("run SIGKILLed mid-step: the leaf stays owned by the guardian until it is done with it") {
+  REQUIRE_CGROUP(parent);
+  TempDir dir;
+  auto jw = start_tree(admin_config(dir, "required"));
+  const int jw_pid = jw->pid();
+  const int guardian = wait_for_guardian(jw_pid);
+  const auto leaves = leaves_of(parent, jw_pid);
+  REQUIRE(leaves.size() == 1);
+  const std::string leaf = parent + "/" + leaves.front();
+  REQUIRE(guardian > 0);  // never kill(0) or kill(-1)
+  REQUIRE(kill(guardian, SIGSTOP) == 0);
+  REQUIRE(eventually([&] {
+    const auto stat = jobwarden::platform::read_proc_stat(guardian);
+    return stat && stat->state == 'T';
+  }, milliseconds(10'000)));
+  const auto pids = kill_jobwarden(*jw);
+  CHECK_FALSE(jobwarden::platform::claim_unowned_leaf(leaf).valid());
+  REQUIRE(kill(guardian, SIGCONT) == 0);
+  CHECK(eventually([&] { return surviving(pids).empty(); }, milliseconds(10'000)));
   CHECK(eventually([&] { return leaves_of(parent, jw_pid).empty(); }, milliseconds(10'000)));
   CHECK(eventually([&] { return !guardian_alive(guardian); }, milliseconds(10'000)));
   kill_leftovers(pids);
@@ -122,9 +155,13 @@ TEST_CASE("the guardian is out of the CI's way: own session, no CI pipe, no envi
   CHECK(stat->pgid == guardian);
   const auto fds = descriptor_targets(guardian);
   CHECK(fds.size() >= 3);
+  // Besides those, at most the attempt's leaf: its locked descriptor, shared
+  // with jobwarden (HACKING.md, "Who owns a leaf").
+  const std::string own_leaf = "/jobwarden-" + std::to_string(jw.pid()) + "-";
   for (const auto& target : fds) {
     CAPTURE(target);
-    CHECK((target == "/dev/null" || target.rfind("socket:", 0) == 0 || target == "anon_inode:[pidfd]"));
+    CHECK((target == "/dev/null" || target.rfind("socket:", 0) == 0 || target == "anon_inode:[pidfd]" ||
+           (target.rfind("/sys/fs/cgroup/", 0) == 0 && contains(target, own_leaf))));
   }
   CHECK(contains(read_file("/proc/" + std::to_string(jw.pid()) + "/environ"), "JW_GUARDIAN_TEST_COOKIE=c00k1e"));
   CHECK_FALSE(contains(read_file("/proc/" + std::to_string(guardian) + "/environ"), "JW_GUARDIAN_TEST_COOKIE"));
