@@ -3,7 +3,8 @@
 // describes the members at the SIGTERM and names them from that description
 // at the kill; a member reaped by its own parent (not by jobwarden) during
 // the grace leaves its description behind, and a new member may be born
-// with its pid. The kill must name the new member, never the old one.
+// with its pid. The kill must name the new member, never the old one. Also
+// the pidfd test everything rests on: readable once the process has exited.
 //
 // The reuse is forced, not waited for: the new member is made by
 // clone3(CLONE_INTO_CGROUP) with set_tid = the freed pid (Linux >= 5.5,
@@ -31,6 +32,7 @@
 
 #include "executor/platform/cgroup_containment.hpp"
 #include "executor/platform/child_reaper.hpp"
+#include "executor/platform/pidfd_signal.hpp"
 #include "executor/platform/spawn.hpp"
 #include "tests/support/cgroup_check.hpp"
 #include "tests/support/child_process.hpp"
@@ -191,4 +193,35 @@ TEST_CASE("a SIGKILL names a pid reused during the grace by its new member, not 
 TEST_CASE("without descriptors to keep pidfds, a SIGKILL reads every member again and still names a reused pid by its new member") {
   REQUIRE_CGROUP(parent);
   old_member_reaped_by_its_parent_and_pid_reused(parent, false);
+}
+
+TEST_CASE("one poll tells which pidfds name processes that have exited: alive no, zombie yes, reaped yes, none yes") {
+  const pid_t alive = ::fork();
+  REQUIRE(alive >= 0);
+  if (alive == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const pid_t zombie = ::fork();
+  REQUIRE(zombie >= 0);
+  if (zombie == 0) ::_exit(0);
+  const pid_t reaped = ::fork();
+  REQUIRE(reaped >= 0);
+  if (reaped == 0) ::_exit(0);
+  const int alive_fd = platform::open_pidfd(alive);
+  const int zombie_fd = platform::open_pidfd(zombie);
+  const int reaped_fd = platform::open_pidfd(reaped);
+  REQUIRE(alive_fd >= 0);
+  REQUIRE(zombie_fd >= 0);
+  REQUIRE(reaped_fd >= 0);
+  siginfo_t info{};
+  REQUIRE(::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT) == 0);  // a zombie now, not reaped
+  platform::reap_child(reaped);
+  const auto gone = platform::exited({alive_fd, zombie_fd, reaped_fd, -1});
+  CHECK(gone == std::vector<bool>{false, true, true, true});
+  ::kill(alive, SIGKILL);
+  platform::reap_child(alive);
+  platform::reap_child(zombie);
+  CHECK(platform::exited({alive_fd}) == std::vector<bool>{true});
+  for (int fd : {alive_fd, zombie_fd, reaped_fd}) ::close(fd);
 }
