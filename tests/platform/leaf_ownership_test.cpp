@@ -200,7 +200,8 @@ TEST_CASE("gitlab cleanup kills and removes a recorded leaf only once nobody own
   const auto placement = platform::current_leaf_placement("");
   REQUIRE(placement.ok());
   const int pid = dead_pid();
-  const std::string name = "jobwarden-" + std::to_string(pid) + "-1";
+  // The name a maker takes when "-1" is someone else's: cleanup knows it too.
+  const std::string name = "jobwarden-" + std::to_string(pid) + "-1.2";
   const std::string v2 = parent + "/" + name;
   const std::string v1 = placement->v1_memory_parent.empty() ? "" : placement->v1_memory_parent + "/" + name;
   ForeignOwner owner(v2, v1);
