@@ -45,6 +45,7 @@ class CgroupContainment final : public Containment {
   bool zombies_are_members() const override { return false; }
   int empty_watch_fd() const override;
   void ignore_child(int pid) override { m_foreign.insert(pid); }
+  bool is_foreign(int pid) const override { return m_foreign.count(pid) != 0; }
   bool claim_reaped(int pid) override;
   void read_evidence(core::AttemptUsage& usage) override;
   std::vector<std::string> cgroup_paths() const override;

@@ -85,6 +85,9 @@ class Containment {
   // A child of jobwarden was reaped: true when it was the step's (false:
   // a foreign child, which yields no event and no usage).
   virtual bool claim_reaped(int pid) = 0;
+  // Whether claim_reaped would call this child foreign (asked before a
+  // zombie's usage is read: an ignored guardian's is not the step's).
+  virtual bool is_foreign(int pid) const = 0;
 
   // The kernel's own figures for the attempt, where the mechanism has them:
   // OOM kills, peak memory, exact CPU time; and what contained it.

@@ -45,6 +45,13 @@ void reap_guardians_at_exit() {
   goodbyes().clear();
 }
 
+// Exit handlers run in reverse order of registration: the list is made
+// first, so that the reaper runs while it still exists.
+bool exit_reaper_registered() {
+  static const bool registered = (goodbyes(), std::atexit(reap_guardians_at_exit) == 0);
+  return registered;
+}
+
 }  // namespace
 
 bool send_guardian_message(int socket, char kind, const std::string& text, const std::vector<int>& fds) {
@@ -103,6 +110,9 @@ Received receive_guardian_message(int socket, GuardianMessage& out, bool nonbloc
 
 void Guardian::start() {
   if (m_pid != 0) return;
+  // No guardian that jobwarden could not reap at its exit (it would be left
+  // to a CI's subreaper as a zombie, or reaped here in a blocking wait).
+  if (!exit_reaper_registered()) return;
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return;
   UniqueFd ours(pair[0]), theirs(pair[1]);
@@ -121,17 +131,7 @@ void Guardian::stop() {
   if (m_pid == 0) return;
   send(k_guardian_goodbye);
   m_socket.reset();
-  if (m_pidfd.valid()) {
-    // The list first: exit handlers run in reverse order of registration, so
-    // the reaper runs while the list still exists.
-    static const bool registered = (goodbyes(), std::atexit(reap_guardians_at_exit) == 0);
-    if (registered) {
-      goodbyes().push_back(m_pidfd.release());
-    } else {
-      reap_pidfd(m_pidfd.get());
-    }
-  }
-  m_pidfd.reset();
+  if (m_pidfd.valid()) goodbyes().push_back(m_pidfd.release());  // reaped at exit, unless a runner got it first
   m_pid = 0;
 }
 

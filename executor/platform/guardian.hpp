@@ -39,8 +39,8 @@ class Guardian {
   Guardian(const Guardian&) = delete;
   Guardian& operator=(const Guardian&) = delete;
   // Forks a guardian unless one is running. Stays invalid (valid() false)
-  // when the kernel refuses the socketpair or the fork; jobwarden then runs
-  // without.
+  // when the kernel refuses the socketpair or the fork, or the exit handler
+  // that reaps guardians cannot be registered; jobwarden then runs without.
   void start();
   // Goodbye: the guardian exits at once, and valid() is false until the next
   // start(). It is reaped when jobwarden exits (atexit; SIGKILLed if it has

@@ -86,6 +86,7 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   if (const auto prepared = m_containment->prepare(request.memory_limit_bytes, spawn.cgroups); !prepared) {
     throw core::InternalFault("could not start the step: " + prepared.error());
   }
+  start_guardian();  // before the step's pipes: it must hold none of their ends, even briefly
   const auto pipes = m_relay.open_pipes();
   if (!pipes) {
     m_containment->end_attempt();
@@ -94,14 +95,11 @@ core::StartResult LinuxProcessRunner::start(const core::SpawnRequest& request) {
   spawn.stdout_fd = pipes->stdout_fd;
   spawn.stderr_fd = pipes->stderr_fd;
   const auto leaves = m_containment->cgroup_paths();
-  start_guardian();
   m_guardian.guard_cgroups(leaves, m_containment->leaf_lock_fd());  // before the step exists
   m_guard_by_processes = leaves.empty();
-  const core::MonoTime spawned_at = Clock::now();
+  m_meter.begin(Clock::now());
   const SpawnOutcome outcome = spawn_step(spawn);
-  // Taken while the step's exec runs: its leaf is new, so the step's own
-  // counters are read from zero however late the first reading comes.
-  m_meter.begin(spawned_at, leaves.empty() ? "" : leaves.front());
+  m_meter.step_started(leaves.empty() ? "" : leaves.front());  // while the step's exec runs
   ::close(spawn.stdout_fd);  // the child holds its own copies now
   if (spawn.stderr_fd != spawn.stdout_fd) ::close(spawn.stderr_fd);  // merged: one pipe for both
   if (!outcome.started) {
@@ -148,7 +146,11 @@ void LinuxProcessRunner::on_reaped(const ReapedChild& child) {
 // added up; the main process's end becomes an event.
 void LinuxProcessRunner::reap_all() {
   std::function<void(int)> observe;
-  if (m_meter.observes_zombies()) observe = [&](int pid) { m_meter.observe(pid); };
+  if (m_meter.observes_zombies()) {
+    observe = [&](int pid) {
+      if (!m_containment->is_foreign(pid)) m_meter.observe(pid);
+    };
+  }
   reap_exited_children(observe, [&](const ReapedChild& child) { on_reaped(child); });
 }
 

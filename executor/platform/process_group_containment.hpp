@@ -38,6 +38,7 @@ class ProcessGroupContainment final : public Containment {
   bool zombies_are_members() const override { return true; }
   int empty_watch_fd() const override { return -1; }
   void ignore_child(int pid) override { m_ignored.insert(pid); }
+  bool is_foreign(int pid) const override { return m_ignored.count(pid) != 0 || m_foreign.count(pid) != 0; }
   bool claim_reaped(int pid) override;
   void read_evidence(core::AttemptUsage& usage) override;
   std::vector<std::string> cgroup_paths() const override { return {}; }

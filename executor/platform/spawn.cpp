@@ -186,15 +186,22 @@ constexpr std::size_t k_child_stack_bytes = 64 * 1024;
 // Starts the child running exec_child(plan); returns its pid (-1 with errno).
 // In order of preference:
 //   1. clone3(CLONE_INTO_CGROUP | CLONE_VM | CLONE_VFORK) (x86_64, no
-//      sanitizer): born in the leaf, our memory borrowed, not copied;
+//      sanitizer, no run_as user): born in the leaf, our memory borrowed,
+//      not copied. Not for a run_as user: between its setuid and its exec
+//      the child would be a process of that user sharing root jobwarden's
+//      memory, open to that user's ptrace where fs.suid_dumpable is 1;
 //   2. clone3(CLONE_INTO_CGROUP) (Linux >= 5.7) with a cgroup directory:
 //      born in the leaf, like fork otherwise;
 //   3. fork(): the child joins its cgroups itself before the exec.
-// Linux < 5.7 refuses clone3 or CLONE_INTO_CGROUP with ENOSYS, EINVAL or
-// E2BIG (and valgrind with ENOSYS): then the next way is tried. `plan` is
-// completed with where the child was born before it runs.
+// A kernel without clone3 or CLONE_INTO_CGROUP (< 5.7) refuses with ENOSYS,
+// EINVAL or E2BIG, valgrind with ENOSYS, older container seccomp profiles
+// with EPERM: then the next way is tried, and the last one gives the real
+// answer (a cgroup that may not be joined fails the join, exit 125). `plan`
+// is completed with where the child was born before it runs.
 pid_t start_child(int cgroup_dir_fd, ChildPlan& plan, const int join_procs_fd, bool& born_in_cgroup) {
-  const auto refused = [] { return errno == ENOSYS || errno == EINVAL || errno == E2BIG; };
+  const auto refused = [] {
+    return errno == ENOSYS || errno == EINVAL || errno == E2BIG || errno == EPERM || errno == EACCES;
+  };
   clone_args args{};
   args.exit_signal = SIGCHLD;
   if (cgroup_dir_fd >= 0) {
@@ -204,7 +211,7 @@ pid_t start_child(int cgroup_dir_fd, ChildPlan& plan, const int join_procs_fd, b
   born_in_cgroup = cgroup_dir_fd >= 0;
   plan.join_procs_fd = born_in_cgroup ? -1 : join_procs_fd;
 #if JOBWARDEN_SHARED_MEMORY_CLONE
-  {
+  if (plan.groups == nullptr) {
     alignas(16) static char stack[k_child_stack_bytes];  // one spawn at a time: the parent waits (CLONE_VFORK)
     clone_args shared = args;
     shared.flags |= CLONE_VM | CLONE_VFORK;

@@ -39,11 +39,11 @@ std::optional<double> busy_seconds(const RereadableFile& proc_stat, const std::v
 
 }  // namespace
 
-void UsageMeter::begin(core::MonoTime now, std::string leaf) {
-  m_leaf = std::move(leaf);
+void UsageMeter::begin(core::MonoTime now) {
+  m_leaf.clear();
+  m_leaf_cpu_stat = RereadableFile();
+  m_leaf_cpu_pressure = RereadableFile();
   m_proc_stat = RereadableFile("/proc/stat");
-  m_leaf_cpu_stat = m_leaf.empty() ? RereadableFile() : RereadableFile(m_leaf + "/cpu.stat");
-  m_leaf_cpu_pressure = m_leaf.empty() ? RereadableFile() : RereadableFile(m_leaf + "/cpu.pressure");
   m_cpus = affinity_cpus();
   m_cpu_wait.reset();
   m_members.clear();
@@ -55,12 +55,21 @@ void UsageMeter::begin(core::MonoTime now, std::string leaf) {
   m_lost = m_waited_seconds = m_others_while_waiting = m_wait_total = 0.0;
   m_windows_complete = true;
   m_started = now;
-  m_next_sample = now + (m_leaf.empty() ? m_interval : k_window);
+  m_next_sample = now + m_interval;
   m_psi_start = cpu_pressure_some_us();
-  m_usable_cpus = usable_cpus();
   m_first = m_last = read_counters(now);
-  if (m_first.step_cpu) m_first.step_cpu = m_last.step_cpu = 0.0;  // the new leaf's start (begin's contract)
-  if (m_first.step_wait) m_first.step_wait = m_last.step_wait = 0.0;
+}
+
+void UsageMeter::step_started(std::string leaf) {
+  m_leaf = std::move(leaf);
+  m_usable_cpus = usable_cpus();
+  if (m_leaf.empty()) return;
+  m_leaf_cpu_stat = RereadableFile(m_leaf + "/cpu.stat");
+  m_leaf_cpu_pressure = RereadableFile(m_leaf + "/cpu.pressure");
+  m_next_sample = m_started + k_window;
+  // The new leaf's start (step_started's contract), where it can be read.
+  if (m_leaf_cpu_stat.valid()) m_first.step_cpu = m_last.step_cpu = 0.0;
+  if (m_leaf_cpu_pressure.valid()) m_first.step_wait = m_last.step_wait = 0.0;
 }
 
 UsageMeter::Counters UsageMeter::read_counters(core::MonoTime now) const {

@@ -30,12 +30,15 @@ class UsageMeter {
 
   explicit UsageMeter(core::Millis sample_interval) : m_interval(sample_interval) {}
 
-  // Starts measuring an attempt (everything from the last one is dropped)
-  // that started at `now`. `leaf`: the attempt's cgroup v2 directory, made
-  // for it, "" without one. A new leaf's counters start at zero, so begin
-  // may come after the step started (while its exec runs) and still count
-  // all of the step's CPU and wait.
-  void begin(core::MonoTime now, std::string leaf = "");
+  // Starts measuring an attempt (everything from the last one is dropped):
+  // the host's side (everyone's CPU on the usable CPUs, the host's CPU
+  // pressure), read just before the step is started at `now`.
+  void begin(core::MonoTime now);
+  // The step has started. `leaf`: the attempt's cgroup v2 directory, made
+  // for it, "" without one. A new leaf's counters start at zero, so this
+  // may come after the step started (while its exec runs, which jobwarden
+  // only waits for) and still count all of the step's CPU and wait.
+  void step_started(std::string leaf = "");
 
   // When the next periodic sample is due.
   core::MonoTime next_sample() const { return m_next_sample; }

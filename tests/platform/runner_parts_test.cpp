@@ -118,6 +118,7 @@ TEST_CASE("the usage meter adds up reaped CPU time and peak RSS and counts the r
   UsageMeter meter(core::Millis(1000));
   const auto t0 = std::chrono::steady_clock::now();
   meter.begin(t0);
+  meter.step_started();
   CHECK(meter.next_sample() == t0 + core::Millis(1000));
   meter.reaped({1, 0, 0.25, 1000});
   meter.reaped({2, 0, 0.5, 3000});
@@ -135,6 +136,7 @@ TEST_CASE("the usage meter reads a member's CPU wait while it lives") {
   const int pid = fork_sleeper();
   UsageMeter meter(core::Millis(10));
   meter.begin(std::chrono::steady_clock::now());
+  meter.step_started();
   meter.sample(std::chrono::steady_clock::now(), [&] { return std::vector<int>{pid}; });
   core::AttemptUsage u;
   meter.finish(u, std::chrono::steady_clock::now());
