@@ -58,6 +58,16 @@ int wait_for_guardian(int jw_pid) {
   return guardian;
 }
 
+// SIGKILLs jobwarden `jw_pid` as its CI would, then: nothing of the tree
+// survives, its leaves under `parent` go, and so does its guardian.
+void expect_guardian_cleans_up(ChildProcess& jw, const std::string& parent, int jw_pid, int guardian) {
+  const auto pids = kill_jobwarden(jw);
+  CHECK(eventually([&] { return surviving(pids).empty(); }, k_survival_limit));
+  CHECK(eventually([&] { return leaves_of(parent, jw_pid).empty(); }, milliseconds(10'000)));
+  CHECK(eventually([&] { return !guardian_alive(guardian); }, milliseconds(10'000)));
+  kill_leftovers(pids);
+}
+
 }  // namespace
 
 TEST_CASE("run SIGKILLed mid-step with a cgroup: its guardian kills the whole tree and removes the leaf") {
@@ -67,11 +77,7 @@ TEST_CASE("run SIGKILLed mid-step with a cgroup: its guardian kills the whole tr
   const int jw_pid = jw->pid();
   const int guardian = wait_for_guardian(jw_pid);
   REQUIRE(leaves_of(parent, jw_pid).size() == 1);
-  const auto pids = kill_jobwarden(*jw);
-  CHECK(eventually([&] { return surviving(pids).empty(); }, k_survival_limit));
-  CHECK(eventually([&] { return leaves_of(parent, jw_pid).empty(); }, milliseconds(10'000)));
-  CHECK(eventually([&] { return !guardian_alive(guardian); }, milliseconds(10'000)));
-  kill_leftovers(pids);
+  expect_guardian_cleans_up(*jw, parent, jw_pid, guardian);
 }
 
 // Each attempt has a guardian of its own (the first one is told goodbye
@@ -94,11 +100,7 @@ TEST_CASE("run SIGKILLed in a retried step's second attempt: that attempt's guar
   const int jw_pid = jw->pid();
   const int guardian = wait_for_guardian(jw_pid);
   REQUIRE(leaves_of(parent, jw_pid).size() == 1);  // the first attempt's leaf is gone
-  const auto pids = kill_jobwarden(*jw);
-  CHECK(eventually([&] { return surviving(pids).empty(); }, k_survival_limit));
-  CHECK(eventually([&] { return leaves_of(parent, jw_pid).empty(); }, milliseconds(10'000)));
-  CHECK(eventually([&] { return !guardian_alive(guardian); }, milliseconds(10'000)));
-  kill_leftovers(pids);
+  expect_guardian_cleans_up(*jw, parent, jw_pid, guardian);
 }
 
 // The guardian shares the leaf's lock (HACKING.md, "Who owns a leaf"): with
