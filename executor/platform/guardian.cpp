@@ -162,5 +162,4 @@ void Guardian::guard_processes(const std::vector<int>& pids) {
   }
 }
 
-
 }  // namespace jobwarden::platform
