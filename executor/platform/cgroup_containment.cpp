@@ -254,21 +254,9 @@ std::vector<core::ProcessInfo> CgroupContainment::describe(const std::vector<int
     if (!killed) pidfds.push_back(std::move(pidfd));
   }
   if (killed) return out;
-  std::vector<int> fds;
-  fds.reserve(pidfds.size());
-  for (const UniqueFd& fd : pidfds) fds.push_back(fd.get());
-  const std::vector<bool> gone = exited(fds);
-  std::vector<core::ProcessInfo> live;
-  live.reserve(out.size());
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (!pidfds[i].valid()) {
-      live.push_back(std::move(out[i]));  // described, not proven: not kept
-    } else if (!gone[i]) {
-      m_known[out[i].pid] = Described{out[i], std::move(pidfds[i])};
-      live.push_back(std::move(out[i]));
-    }
-  }
-  return live;
+  return proven_alive(std::move(out), std::move(pidfds), [&](const core::ProcessInfo& info, UniqueFd pidfd) {
+    m_known[info.pid] = Described{info, std::move(pidfd)};
+  });
 }
 
 std::unordered_set<int> CgroupContainment::still_described(const std::vector<int>& pids) {

@@ -31,9 +31,6 @@ struct LeafSweep {
   std::string refused;                       // why the record was refused ("" = accepted)
 };
 
-// The leaves of `recorded_pid` under `recorded_v2_parent`, accepted only when
-// that is `ours.v2_parent`; the v1 memory cgroups of the same names under
-// `ours.v1_memory_parent` go too.
 // The empty leaves of jobwardens that are gone, under the v2 parent and, on
 // hybrid hosts, their v1 memory twins under `v1_memory_parent` ("" = none):
 // "jobwarden-PID-..." and "jobwarden-probe-PID" (older jobwardens' probes),
@@ -43,6 +40,9 @@ struct LeafSweep {
 // leaves are left to their guardian or to `gitlab cleanup`.
 void sweep_stale_leaves(const std::string& v2_parent, const std::string& v1_memory_parent);
 
+// The leaves of `recorded_pid` under `recorded_v2_parent`, accepted only when
+// that is `ours.v2_parent`; the v1 memory cgroups of the same names under
+// `ours.v1_memory_parent` go too.
 LeafSweep sweep_recorded_leaves(const LeafPlacement& ours, int recorded_pid, const std::string& recorded_v2_parent,
                                 core::Millis kill_wait);
 

@@ -41,6 +41,25 @@ std::vector<bool> exited(const std::vector<int>& pidfds) {
   return out;
 }
 
+std::vector<core::ProcessInfo> proven_alive(std::vector<core::ProcessInfo> described, std::vector<UniqueFd> pidfds,
+                                            const std::function<void(const core::ProcessInfo&, UniqueFd)>& keep) {
+  std::vector<int> fds;
+  fds.reserve(pidfds.size());
+  for (const UniqueFd& fd : pidfds) fds.push_back(fd.get());
+  const std::vector<bool> gone = exited(fds);
+  std::vector<core::ProcessInfo> live;
+  live.reserve(described.size());
+  for (std::size_t i = 0; i < described.size(); ++i) {
+    if (!pidfds[i].valid()) {
+      live.push_back(std::move(described[i]));  // not proven: not kept
+    } else if (!gone[i]) {
+      keep(described[i], std::move(pidfds[i]));
+      live.push_back(std::move(described[i]));
+    }
+  }
+  return live;
+}
+
 void signal_members(const std::vector<int>& pids, int sig,
                     const std::function<std::vector<int>(const std::vector<int>& candidates)>& still_members,
                     const std::function<int(int pid)>& kept) {

@@ -9,6 +9,9 @@
 #include <functional>
 #include <vector>
 
+#include "executor/core/process_runner.hpp"
+#include "executor/platform/fd.hpp"
+
 namespace jobwarden::platform {
 
 // A pidfd for `pid` (close-on-exec), or -1 (gone: ESRCH; Linux < 5.3:
@@ -20,6 +23,15 @@ int open_pidfd(int pid);
 // that is not readable names a live process, which still holds its pid: a
 // process holding that pid now is the pidfd's. -1 entries count as exited.
 std::vector<bool> exited(const std::vector<int>& pidfds);
+
+// Of `described`, each read after its pidfd in `pidfds` (same order; an
+// invalid one: none could be opened) was opened, those still proven to be
+// the processes read, by one exited() after all the reads: a live one held
+// its pid throughout, so what was read is its own; `keep` takes its pidfd,
+// and it is returned. One that exited meanwhile is dropped (what was read
+// may be a successor's); one without a pidfd is returned, unproven.
+std::vector<core::ProcessInfo> proven_alive(std::vector<core::ProcessInfo> described, std::vector<UniqueFd> pidfds,
+                                            const std::function<void(const core::ProcessInfo&, UniqueFd)>& keep);
 
 // Opens pidfds for `pids` (or borrows the one `kept(pid)` gives, -1: none
 // kept), asks `still_members` (called once, after the opens) which of them

@@ -68,19 +68,9 @@ std::vector<core::ProcessInfo> ProcessGroupContainment::members() {
     out.push_back({now->pid, now->ppid, now->pgid, now->sid, now->state, command_line(now->pid, now->comm)});
     pidfds.push_back(std::move(pidfd));
   }
-  std::vector<int> fds;
-  for (const UniqueFd& fd : pidfds) fds.push_back(fd.get());
-  const std::vector<bool> gone = exited(fds);
-  std::vector<core::ProcessInfo> live;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (!pidfds[i].valid()) {
-      live.push_back(std::move(out[i]));
-    } else if (!gone[i]) {
-      m_described[out[i].pid] = std::move(pidfds[i]);
-      live.push_back(std::move(out[i]));
-    }
-  }
-  return live;
+  return proven_alive(std::move(out), std::move(pidfds), [&](const core::ProcessInfo& info, UniqueFd pidfd) {
+    m_described[info.pid] = std::move(pidfd);
+  });
 }
 
 std::vector<int> ProcessGroupContainment::member_pids() {
