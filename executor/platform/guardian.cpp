@@ -33,7 +33,16 @@ std::vector<int>& goodbyes() {
   return pidfds;
 }
 
-void reap_guardians_at_exit() {
+// Exit handlers run in reverse order of registration: the list is made
+// first, so that the reaper runs while it still exists.
+bool exit_reaper_registered() {
+  static const bool registered = (goodbyes(), std::atexit(reap_guardians) == 0);
+  return registered;
+}
+
+}  // namespace
+
+void reap_guardians() {
   for (int pidfd : goodbyes()) {
     pollfd p{pidfd, POLLIN, 0};
     if (::poll(&p, 1, k_goodbye_patience_ms) != 1) {
@@ -44,15 +53,6 @@ void reap_guardians_at_exit() {
   }
   goodbyes().clear();
 }
-
-// Exit handlers run in reverse order of registration: the list is made
-// first, so that the reaper runs while it still exists.
-bool exit_reaper_registered() {
-  static const bool registered = (goodbyes(), std::atexit(reap_guardians_at_exit) == 0);
-  return registered;
-}
-
-}  // namespace
 
 bool send_guardian_message(int socket, char kind, const std::string& text, const std::vector<int>& fds) {
   std::string record(1, kind);

@@ -69,6 +69,10 @@ class Guardian {
   int m_pid = 0;
 };
 
+// Reaps every guardian told goodbye (SIGKILLed if it has not gone 200 ms
+// later), as the exit handler does; for a process that ends with _exit.
+void reap_guardians();
+
 // The guardian's side (guardian_process.cpp): never returns. `jobwarden`
 // is a pidfd of jobwarden (-1 where the kernel has none: then the socket's
 // EOF alone says jobwarden died).
