@@ -15,6 +15,9 @@ add_library(jobwarden_settings INTERFACE)
 target_include_directories(jobwarden_settings INTERFACE ${PROJECT_SOURCE_DIR})
 target_compile_definitions(jobwarden_settings INTERFACE
   JOBWARDEN_VERSION="${PROJECT_VERSION}")
+# Each function and object in a section of its own, so that the executable's
+# link drops what nothing calls (--gc-sections, executor/CMakeLists.txt).
+target_compile_options(jobwarden_settings INTERFACE -ffunction-sections -fdata-sections)
 if(JOBWARDEN_SANITIZE)
   target_compile_options(jobwarden_settings INTERFACE
     -fsanitize=${JOBWARDEN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
