@@ -23,7 +23,7 @@ namespace {
 // before it is SIGKILLed (it only has to wake up and _exit).
 constexpr int k_goodbye_patience_ms = 200;
 
-// Guardians told goodbye, reaped when jobwarden exits (atexit): by then
+// Guardians told goodbye, reaped when jobwarden ends (reap_guardians): by then
 // the report, the metrics and the alert have given them time to leave, so
 // jobwarden rarely waits for one to get a CPU on a loaded host; and
 // jobwarden never exits before its guardian (a guardian left to a CI's
