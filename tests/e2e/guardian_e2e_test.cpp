@@ -149,14 +149,16 @@ TEST_CASE("run SIGKILLed mid-step without a cgroup: the guardian kills the main'
 }
 
 TEST_CASE("the guardian is out of the CI's way: own session, no CI pipe, no environment, gone after a normal end") {
-  // This test is a child subreaper meanwhile, as some CI agents are: a
-  // guardian jobwarden left unreaped would become our zombie, not init's.
+  ChildProcess jw(jw_run({}, {"/bin/sh", "-c", "echo started; read -r line < /dev/tty || sleep 2"}),
+                  {"JW_GUARDIAN_TEST_COOKIE=c00k1e"});
+  // This test is a child subreaper while jobwarden runs, as some CI agents
+  // are: a guardian jobwarden left unreaped would become our zombie, not
+  // init's. Declared after `jw`, so that on a failed check the flag is off
+  // again before ~ChildProcess kills jobwarden (its guardian then goes to init).
   REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
   struct NoLongerSubreaper {
     ~NoLongerSubreaper() { (void)::prctl(PR_SET_CHILD_SUBREAPER, 0); }
   } restore;
-  ChildProcess jw(jw_run({}, {"/bin/sh", "-c", "echo started; read -r line < /dev/tty || sleep 2"}),
-                  {"JW_GUARDIAN_TEST_COOKIE=c00k1e"});
   REQUIRE(jw.wait_for_output("started", milliseconds(30'000)));
   int guardian = 0;
   REQUIRE(eventually([&] { return (guardian = guardian_of(jw.pid())) != 0; }, milliseconds(10'000)));
