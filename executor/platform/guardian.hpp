@@ -45,8 +45,8 @@ class Guardian {
   // Goodbye: the guardian exits at once, and valid() is false until the next
   // start(). It is reaped when jobwarden ends (reap_guardians below, also an
   // atexit handler; SIGKILLed if it has not gone 200 ms later) unless a
-  // runner's reaper got it first, so
-  // jobwarden never leaves it behind and rarely waits for it.
+  // runner's reaper got it first, so jobwarden never leaves it behind and
+  // rarely waits for it.
   void stop();
   ~Guardian() { stop(); }
 
